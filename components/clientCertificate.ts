@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { KeyAlgorithm } from "../config";
+import { CertificateAuthority } from "./certificateAuthority";
+import { leafKeyUsages, privateKeyArgs } from "./keys";
+
+export interface ClientCertificateArgs {
+  /** The client's name: the CN of its certificate. */
+  clientName: string;
+  /** Subject organisation (O). Default `docker-tls`. */
+  organization?: string;
+  /** Key algorithm. Default `ECDSA-P256`. */
+  algorithm?: KeyAlgorithm;
+  /** Validity of the client's issuer, in hours. Default 87600 (10 years). */
+  issuerValidityHours?: number;
+  /** Validity of the client certificate, in hours. Default 8760 (1 year). */
+  validityHours?: number;
+  /** The next `pulumi up` reissues it this many hours before it expires. Default 720. */
+  renewBeforeHours?: number;
+}
+
+/**
+ * A named client identity, for `client_auth` only. dockerd has no CRL support, but trusts as an
+ * issuer of clients every certificate in its `tlscacert` file. So each client gets its own small
+ * issuing CA, and the daemons trust the bundle of the current clients' issuers: removing a
+ * client removes its issuer from every host, and that client is refused while the others work.
+ */
+export class ClientCertificate extends pulumi.ComponentResource {
+  readonly certPem: pulumi.Output<string>;
+  /** The client's private key (PEM); a secret. */
+  readonly privateKeyPem: pulumi.Output<string>;
+  /** The certificate of this client's issuer, for the daemons' `tlscacert` bundle. */
+  readonly issuerCertPem: pulumi.Output<string>;
+  readonly notAfter: pulumi.Output<string>;
+
+  constructor(name: string, args: ClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockertls:pki:ClientCertificate", name, {}, opts);
+    const algorithm = args.algorithm ?? "ECDSA-P256";
+    const organization = args.organization ?? "docker-tls";
+
+    const issuer = new CertificateAuthority(
+      `${name}-issuer`,
+      {
+        commonName: `docker-tls client issuer: ${args.clientName}`,
+        organization,
+        algorithm,
+        validityHours: args.issuerValidityHours,
+        renewBeforeHours: args.renewBeforeHours,
+      },
+      { parent: this },
+    );
+    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(algorithm), { parent: this });
+    const csr = new tls.CertRequest(
+      `${name}-csr`,
+      { privateKeyPem: key.privateKeyPem, subject: { commonName: args.clientName, organization } },
+      { parent: this },
+    );
+    const cert = new tls.LocallySignedCert(
+      `${name}-cert`,
+      {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: issuer.certPem,
+        caPrivateKeyPem: issuer.privateKeyPem,
+        allowedUses: [...leafKeyUsages(algorithm), "client_auth"],
+        validityPeriodHours: args.validityHours ?? 8760,
+        earlyRenewalHours: args.renewBeforeHours ?? 720,
+      },
+      { parent: this },
+    );
+
+    this.certPem = cert.certPem;
+    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.issuerCertPem = issuer.certPem;
+    this.notAfter = cert.validityEndTime;
+    this.registerOutputs({
+      certPem: this.certPem,
+      privateKeyPem: this.privateKeyPem,
+      issuerCertPem: this.issuerCertPem,
+      notAfter: this.notAfter,
+    });
+  }
+}

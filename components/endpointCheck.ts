@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import { shellQuote } from "../render/scripts";
+
+export interface EndpointCheckArgs {
+  /** `tcp://ADDRESS:PORT` of the daemon. */
+  dockerHost: string;
+  /** The CA that signed the daemon's server certificate (the clients' `ca.pem`). */
+  caCertPem: pulumi.Input<string>;
+  /** A client identity of the program's own (not a user's: revoking users never breaks the check). */
+  clientCertPem: pulumi.Input<string>;
+  /** Its key; a secret. */
+  clientKeyPem: pulumi.Input<string>;
+  /** Changes whenever the daemon was reconfigured, so that the version is read again. */
+  revision: pulumi.Input<string>;
+}
+
+/**
+ * Reads /version over mutual TLS with Node's own TLS stack: the same checks as the docker CLI
+ * (the daemon's certificate must chain to ca.pem and name the host; the daemon must accept our
+ * client certificate). The credentials come on stdin, never on the command line.
+ */
+const VERSION_PROBE_JS = `
+const https = require("https");
+let input = "";
+process.stdin.on("data", (d) => (input += d));
+process.stdin.on("end", () => {
+  const c = JSON.parse(input);
+  const u = new URL(c.host.replace(/^tcp:/, "https:"));
+  const req = https.get(
+    { host: u.hostname.replace(/^\\[|\\]$/g, ""), port: u.port, path: "/version", ca: c.ca, cert: c.cert, key: c.key, timeout: 15000 },
+    (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => {
+        if (res.statusCode !== 200) { console.error(c.host + ": GET /version: HTTP " + res.statusCode); process.exit(1); }
+        const v = JSON.parse(body);
+        process.stdout.write(JSON.stringify({ version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch }));
+      });
+    },
+  );
+  req.on("timeout", () => req.destroy(new Error("timed out")));
+  req.on("error", (e) => { console.error(c.host + ": " + e.message); process.exit(1); });
+});
+`;
+
+/**
+ * Proves that a host's secured endpoint works, from the machine running Pulumi:
+ * - a `@pulumi/docker` provider for the endpoint, and a `getNetwork` call through it on every
+ *   run (preview and up), so `pulumi up` fails when the endpoint stops working;
+ * - the daemon's version, read over TLS after each reconfiguration, for the stack outputs.
+ */
+export class EndpointCheck extends pulumi.ComponentResource {
+  /** The daemon's version, e.g. `20.10.24+dfsg1`. */
+  readonly dockerVersion: pulumi.Output<string>;
+  /** The id of the daemon's `host` network, as read through the TLS provider. */
+  readonly networkId: pulumi.Output<string>;
+
+  constructor(name: string, args: EndpointCheckArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockertls:host:EndpointCheck", name, {}, opts);
+
+    const provider = new docker.Provider(
+      `${name}-provider`,
+      {
+        host: args.dockerHost,
+        caMaterial: args.caCertPem,
+        certMaterial: args.clientCertPem,
+        keyMaterial: pulumi.secret(args.clientKeyPem),
+      },
+      { parent: this },
+    );
+    // `host` exists on every Linux daemon, whatever its network setup.
+    const network = docker.getNetworkOutput({ name: "host" }, { provider, parent: this, dependsOn: opts?.dependsOn });
+    this.networkId = network.id;
+
+    const probe = new command.local.Command(
+      `${name}-version`,
+      {
+        create: `node -e ${shellQuote(VERSION_PROBE_JS)}`,
+        stdin: pulumi.secret(
+          pulumi.jsonStringify({ host: args.dockerHost, ca: args.caCertPem, cert: args.clientCertPem, key: args.clientKeyPem }),
+        ),
+        triggers: [args.revision],
+        logging: "stderr",
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.dockerVersion = pulumi.unsecret(probe.stdout).apply((s) => (JSON.parse(s) as { version: string }).version);
+
+    this.registerOutputs({ dockerVersion: this.dockerVersion, networkId: this.networkId });
+  }
+}

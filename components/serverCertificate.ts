@@ -1,0 +1,87 @@
+import * as net from "net";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { KeyAlgorithm } from "../config";
+import { CertificateAuthority } from "./certificateAuthority";
+import { leafKeyUsages, privateKeyArgs } from "./keys";
+import { fingerprintSha256 } from "./fingerprint";
+
+export interface ServerCertificateArgs {
+  /** The CA that signs it; clients trust this CA's certificate as `ca.pem`. */
+  ca: CertificateAuthority;
+  /** Common name: the host's name. */
+  commonName: string;
+  /** The address clients use (IP or DNS name); always a SAN. */
+  address: string;
+  /** Extra DNS SANs. Default none. */
+  dnsNames?: string[];
+  /** Extra IP SANs. Default none. */
+  ipAddresses?: string[];
+  /** Subject organisation (O). Default `docker-tls`. */
+  organization?: string;
+  /** Key algorithm. Default `ECDSA-P256`. */
+  algorithm?: KeyAlgorithm;
+  /** Validity in hours. Default 8760 (1 year). */
+  validityHours?: number;
+  /** The next `pulumi up` reissues it this many hours before it expires. Default 720. */
+  renewBeforeHours?: number;
+}
+
+/**
+ * The SANs of a host's server certificate: its address, its extra names and addresses, and
+ * localhost/127.0.0.1 (so that a client on the host itself can verify it too). Sorted and
+ * de-duplicated, so that reordering the config does not reissue the certificate.
+ */
+export function serverSans(a: Pick<ServerCertificateArgs, "address" | "dnsNames" | "ipAddresses">): { dnsNames: string[]; ipAddresses: string[] } {
+  const all = [a.address, ...(a.dnsNames ?? []), ...(a.ipAddresses ?? []), "localhost", "127.0.0.1"];
+  const uniq = (xs: string[]) => [...new Set(xs)].sort();
+  return {
+    dnsNames: uniq(all.filter((s) => net.isIP(s) === 0).map((s) => s.toLowerCase().replace(/\.$/, ""))),
+    ipAddresses: uniq(all.filter((s) => net.isIP(s) !== 0)),
+  };
+}
+
+/** A host's server certificate: its own key, a CSR with its SANs, signed by the CA for server_auth only. */
+export class ServerCertificate extends pulumi.ComponentResource {
+  readonly certPem: pulumi.Output<string>;
+  /** The server's private key (PEM); a secret. */
+  readonly privateKeyPem: pulumi.Output<string>;
+  readonly notAfter: pulumi.Output<string>;
+  /** SHA-256 fingerprint of the certificate (hex, colon-separated), as clients see it. */
+  readonly sha256: pulumi.Output<string>;
+
+  constructor(name: string, args: ServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockertls:pki:ServerCertificate", name, {}, opts);
+    const algorithm = args.algorithm ?? "ECDSA-P256";
+
+    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(algorithm), { parent: this });
+    const csr = new tls.CertRequest(
+      `${name}-csr`,
+      {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: args.commonName, organization: args.organization ?? "docker-tls" },
+        ...serverSans(args),
+      },
+      { parent: this },
+    );
+    const cert = new tls.LocallySignedCert(
+      `${name}-cert`,
+      {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: args.ca.certPem,
+        caPrivateKeyPem: args.ca.privateKeyPem,
+        allowedUses: [...leafKeyUsages(algorithm), "server_auth"],
+        validityPeriodHours: args.validityHours ?? 8760,
+        earlyRenewalHours: args.renewBeforeHours ?? 720,
+        setSubjectKeyId: true,
+      },
+      { parent: this },
+    );
+
+    this.certPem = cert.certPem;
+    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.notAfter = cert.validityEndTime;
+    this.sha256 = cert.certPem.apply(fingerprintSha256);
+    this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, sha256: this.sha256 });
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * The program's configuration: one typed, validated object built from the stack config.
+ *
+ * Every rule lives in the zod schema below, so a bad value fails before any resource is
+ * declared (and so before any host is touched), with one message per problem that names the
+ * field and, for hosts, the host: `hosts[2] (web3).address: "10.0.0.999" is not an IP address
+ * or DNS name`. The keys are described in Pulumi.yaml.
+ */
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { z } from "zod";
+
+/** Key algorithms the PKI can use, as `pki.algorithm`. */
+export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+/** How the daemon is started on a host, and so where its settings go. */
+export const INIT_KINDS = ["systemd", "sysv", "custom"] as const;
+export type InitKind = (typeof INIT_KINDS)[number];
+
+/** daemon.json keys that this program owns; `daemon.extra` may not set them. */
+export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
+
+// A DNS name as RFC 1123 allows it (labels of letters, digits and inner hyphens).
+const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+// Names of hosts and clients become Pulumi resource names, file names and certificate CNs.
+const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+const isIp = (s: string) => net.isIP(s) !== 0;
+// A dotted string of digits only is meant as an IPv4 address, never as a DNS name.
+const looksNumeric = (s: string) => /^[0-9.]+$/.test(s);
+const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
+
+const quoted = (v: unknown) => JSON.stringify(v);
+
+const name = (what: string) =>
+  z.string().regex(NAME, { error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)` });
+
+const address = z.string().refine((s) => isIp(s) || isDnsName(s), {
+  error: (i) => `${quoted(i.input)} is not an IP address or DNS name`,
+});
+const ipAddress = z.string().refine(isIp, { error: (i) => `${quoted(i.input)} is not an IP address` });
+const dnsName = z.string().refine(isDnsName, { error: (i) => `${quoted(i.input)} is not a DNS name` });
+const port = z
+  .number({ error: (i) => `${quoted(i.input)} is not a port number` })
+  .int({ error: (i) => `${quoted(i.input)} is not a port number` })
+  .min(1, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` })
+  .max(65535, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` });
+const hours = z.number().int().positive({ error: (i) => `${quoted(i.input)} must be a positive whole number of hours` });
+
+/** Settings of dockerd. Each host may override any of them under `hosts[i].daemon`. */
+const daemonFields = {
+  /** Address the TLS listener binds to. Default `0.0.0.0`. */
+  bindAddress: ipAddress,
+  /** Port of the TLS listener. Default 2376 (Docker's TLS port). */
+  port,
+  /** Keep the local unix socket `/var/run/docker.sock`. Default true. */
+  keepUnixSocket: z.boolean(),
+  /** dockerd `log-level`. Default `info`. */
+  logLevel: z.enum(["debug", "info", "warn", "error", "fatal"]),
+  /** dockerd `debug`. Default false. */
+  debug: z.boolean(),
+  /** DNS servers for containers (`dns`). Default none. */
+  dns: z.array(ipAddress),
+  /** Registry mirrors (`registry-mirrors`), as URLs. Default none. */
+  registryMirrors: z.array(z.url({ error: (i) => `${quoted(i.input)} is not a URL` })),
+  /** Registries reached without TLS (`insecure-registries`). Allowed, with a warning. Default none. */
+  insecureRegistries: z.array(z.string().min(1)),
+  /** Keep containers running while dockerd restarts (`live-restore`). Default true. */
+  liveRestore: z.boolean(),
+  /** Any other daemon.json keys, written as given. Default none. */
+  extra: z.record(z.string(), z.unknown()),
+};
+const daemonSchema = z.object(daemonFields).strict();
+const daemonOverrideSchema = z.object(daemonFields).partial().strict();
+export type DaemonSettings = z.infer<typeof daemonSchema>;
+
+export const DAEMON_DEFAULTS: DaemonSettings = {
+  bindAddress: "0.0.0.0",
+  port: 2376,
+  keepUnixSocket: true,
+  logLevel: "info",
+  debug: false,
+  dns: [],
+  registryMirrors: [],
+  insecureRegistries: [],
+  liveRestore: true,
+  extra: {},
+};
+
+const hostSchema = z
+  .object({
+    /** Short name: resource names, the CN of its server certificate. */
+    name: name("host"),
+    /** IP address or DNS name used for SSH and in DOCKER_HOST; also a SAN. */
+    address,
+    /** Extra DNS SANs of the server certificate. Default none. */
+    dnsNames: z.array(dnsName).default([]),
+    /** Extra IP SANs of the server certificate. Default none. */
+    ipAddresses: z.array(ipAddress).default([]),
+    /** SSH user. Default `root`. */
+    user: z.string().regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` }).default("root"),
+    /** SSH port. Default 22. */
+    port: port.default(22),
+    /** Run the remote commands through `sudo -n`. Default: true unless the user is root. */
+    sudo: z.boolean().optional(),
+    /** Pinned SSH host key, as in known_hosts (`ssh-ed25519 AAAA…`). Default: from sshKnownHostsPath, else not checked. */
+    hostKey: z
+      .string()
+      .regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/, {
+        error: () => `is not an SSH public key line ("ssh-ed25519 AAAA…")`,
+      })
+      .optional(),
+    /** How dockerd is started: `systemd` (default), `sysv` (/etc/default/docker DOCKER_OPTS) or `custom`. */
+    init: z.enum(INIT_KINDS, { error: (i) => `${quoted(i.input)} is not an init kind (${INIT_KINDS.join(", ")})` }).default("systemd"),
+    /** With `init: custom`, the command that restarts dockerd. */
+    restartCommand: z.string().min(1).optional(),
+    /** Per-host overrides of `daemon`. Default none. */
+    daemon: daemonOverrideSchema.default({}),
+  })
+  .strict();
+
+const clientSchema = z
+  .object({
+    /** Client name: the CN of its certificate and the key of its stack outputs. */
+    name: name("client"),
+  })
+  .strict();
+
+const pkiSchema = z
+  .object({
+    /** Key algorithm of every key. Default `ECDSA-P256`. */
+    algorithm: z.enum(KEY_ALGORITHMS, { error: (i) => `${quoted(i.input)} is not one of ${KEY_ALGORITHMS.join(", ")}` }).default("ECDSA-P256"),
+    /** Validity of the CAs, in hours. Default 87600 (10 years). */
+    caValidityHours: hours.default(87600),
+    /** Validity of server and client certificates, in hours. Default 8760 (1 year). */
+    leafValidityHours: hours.default(8760),
+    /** Reissue a certificate this many hours before it expires, on the next `pulumi up`. Default 720 (30 days). */
+    renewBeforeHours: hours.default(720),
+    /** Subject organisation (O) of every certificate. Default `docker-tls`. */
+    organization: z.string().min(1).default("docker-tls"),
+  })
+  .strict();
+
+const rawSchema = z
+  .object({
+    hosts: z.array(hostSchema).min(1, { error: "at least one host is needed" }),
+    clients: z.array(clientSchema).default([]),
+    pki: pkiSchema.default(pkiSchema.parse({})),
+    daemon: daemonOverrideSchema.default({}),
+    sshPrivateKey: z.string().optional(),
+    sshPrivateKeyPath: z.string().optional(),
+    sshKnownHostsPath: z.string().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const dupes = (names: string[], at: string) =>
+      names.forEach((n, i) => {
+        if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [at, i, "name"], message: `${quoted(n)} is used twice` });
+      });
+    dupes(c.hosts.map((h) => h.name), "hosts");
+    dupes(c.clients.map((h) => h.name), "clients");
+    if (c.pki.leafValidityHours <= c.pki.renewBeforeHours) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pki", "leafValidityHours"],
+        message: `${c.pki.leafValidityHours} must be longer than pki.renewBeforeHours (${c.pki.renewBeforeHours}), or every run would reissue`,
+      });
+    }
+    if (c.sshPrivateKey === undefined && c.sshPrivateKeyPath === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sshPrivateKey"],
+        message: "no SSH key: set the secret docker-tls:sshPrivateKey (pulumi config set --secret) or docker-tls:sshPrivateKeyPath",
+      });
+    }
+    c.hosts.forEach((h, i) => {
+      if (h.init === "custom" && !h.restartCommand) {
+        ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: "is required with init: custom" });
+      }
+      if (h.init !== "custom" && h.restartCommand) {
+        ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: `only applies to init: custom (this host has init: ${h.init})` });
+      }
+    });
+    const checkDaemon = (d: z.infer<typeof daemonOverrideSchema>, at: (string | number)[]) => {
+      for (const key of Object.keys(d.extra ?? {})) {
+        if ((MANAGED_DAEMON_KEYS as readonly string[]).includes(key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [...at, "extra", key],
+            message: `is managed by this program (a listener without TLS, or other TLS files, would defeat it); remove it`,
+          });
+        }
+      }
+    };
+    checkDaemon(c.daemon, ["daemon"]);
+    c.hosts.forEach((h, i) => checkDaemon(h.daemon, ["hosts", i, "daemon"]));
+  });
+
+/** A host with every default applied and its daemon settings merged. */
+export interface HostConfig {
+  name: string;
+  address: string;
+  dnsNames: string[];
+  ipAddresses: string[];
+  user: string;
+  port: number;
+  sudo: boolean;
+  hostKey?: string;
+  init: InitKind;
+  restartCommand?: string;
+  daemon: DaemonSettings;
+}
+
+export interface PkiConfig {
+  algorithm: KeyAlgorithm;
+  caValidityHours: number;
+  leafValidityHours: number;
+  renewBeforeHours: number;
+  organization: string;
+}
+
+/** The validated configuration. The SSH key is held apart: the caller makes it a secret. */
+export interface Config {
+  hosts: HostConfig[];
+  clients: { name: string }[];
+  pki: PkiConfig;
+  /**
+   * Where the SSH private key comes from: the secret `docker-tls:sshPrivateKey` (read by the
+   * caller with requireSecret), or the content of `sshPrivateKeyPath` (the caller wraps it in
+   * pulumi.secret).
+   */
+  sshKey: { fromSecret: true } | { fromSecret: false; content: string };
+  /** Warnings that do not stop the run (insecure registries…). */
+  warnings: string[];
+}
+
+/** Stands for the value of a secret `sshPrivateKey` that is present but not read here. */
+export const SECRET_PRESENT = "<secret: present>";
+
+/** Thrown for invalid configuration; `problems` has one line per problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid docker-tls configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** `hosts[2] (web3).address`: the path of a problem, naming the host or client where there is one. */
+function describePath(issuePath: PropertyKey[], raw: unknown): string {
+  let out = "";
+  let node: unknown = raw;
+  for (const [i, key] of issuePath.entries()) {
+    if (typeof key === "number") {
+      out += `[${key}]`;
+      node = Array.isArray(node) ? node[key] : undefined;
+      const label = node && typeof node === "object" ? (node as { name?: unknown }).name : undefined;
+      if (i === 1 && typeof label === "string" && label) out += ` (${label})`;
+    } else {
+      out += out ? `.${String(key)}` : String(key);
+      node = node && typeof node === "object" ? (node as Record<string, unknown>)[String(key)] : undefined;
+    }
+  }
+  return out || "(config)";
+}
+
+const expandHome = (p: string) => (p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p);
+
+/**
+ * Validates raw stack configuration (the `docker-tls:*` keys, already parsed from YAML/JSON)
+ * and returns the typed configuration, or throws a ConfigError listing every problem.
+ * `readFile` is injectable so tests need no files.
+ */
+export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) => string = (p) => fs.readFileSync(p, "utf8")): Config {
+  const result = rawSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      let message = issue.message;
+      if (issue.code === "unrecognized_keys") message = `unknown key(s) ${issue.keys.map(quoted).join(", ")}`;
+      else if (issue.code === "invalid_type" && issue.input === undefined) message = "is required";
+      return `${describePath(issue.path, raw)}: ${message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const c = result.data;
+  const problems: string[] = [];
+
+  // A secret set with `pulumi config set --secret` is checked only for presence here: its value
+  // stays inside Pulumi's secret handling, and SSH reports a malformed key by itself.
+  let sshPrivateKey = c.sshPrivateKey === SECRET_PRESENT ? undefined : c.sshPrivateKey;
+  if (c.sshPrivateKey === undefined && c.sshPrivateKeyPath !== undefined) {
+    try {
+      sshPrivateKey = readFile(expandHome(c.sshPrivateKeyPath));
+    } catch (e) {
+      problems.push(`sshPrivateKeyPath: cannot read ${quoted(c.sshPrivateKeyPath)}: ${(e as Error).message}`);
+    }
+  }
+  if (sshPrivateKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshPrivateKey)) {
+    problems.push(`${c.sshPrivateKey !== undefined ? "sshPrivateKey" : "sshPrivateKeyPath"}: is not a PEM or OpenSSH private key`);
+  }
+
+  let knownHosts: string | undefined;
+  if (c.sshKnownHostsPath !== undefined) {
+    try {
+      knownHosts = readFile(expandHome(c.sshKnownHostsPath));
+    } catch (e) {
+      problems.push(`sshKnownHostsPath: cannot read ${quoted(c.sshKnownHostsPath)}: ${(e as Error).message}`);
+    }
+  }
+
+  const hosts: HostConfig[] = c.hosts.map((h, i) => {
+    let hostKey = h.hostKey;
+    if (hostKey === undefined && knownHosts !== undefined) {
+      hostKey = findHostKey(knownHosts, h.address, h.port);
+      if (hostKey === undefined) {
+        problems.push(`hosts[${i}] (${h.name}).hostKey: no key for ${h.address} in sshKnownHostsPath ${quoted(c.sshKnownHostsPath)}`);
+      }
+    }
+    return {
+      name: h.name,
+      address: h.address,
+      dnsNames: h.dnsNames,
+      ipAddresses: h.ipAddresses,
+      user: h.user,
+      port: h.port,
+      sudo: h.sudo ?? h.user !== "root",
+      hostKey,
+      init: h.init,
+      restartCommand: h.restartCommand,
+      daemon: { ...DAEMON_DEFAULTS, ...c.daemon, ...h.daemon, extra: { ...c.daemon.extra, ...h.daemon.extra } },
+    };
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const warnings = hosts
+    .filter((h) => h.daemon.insecureRegistries.length > 0)
+    .map((h) => `host ${h.name}: insecure-registries ${h.daemon.insecureRegistries.join(", ")} are reached without TLS`);
+
+  const sshKey: Config["sshKey"] =
+    c.sshPrivateKey === SECRET_PRESENT ? { fromSecret: true } : { fromSecret: false, content: sshPrivateKey as string };
+  return { hosts, clients: c.clients, pki: c.pki, sshKey, warnings };
+}
+
+/**
+ * The key of `address` (at `port`) in a known_hosts file, as `type base64`, or undefined.
+ * Plain, bracketed (`[host]:2222`) and hashed (`|1|salt|hash`) entries are understood.
+ */
+export function findHostKey(knownHosts: string, address: string, port: number): string | undefined {
+  const wanted = port === 22 ? address : `[${address}]:${port}`;
+  for (const line of knownHosts.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
+    const [patterns, type, key] = fields;
+    const matches = patterns.split(",").some((p) => (p.startsWith("|1|") ? hashedMatch(p, wanted) : p === wanted));
+    if (matches) return `${type} ${key}`;
+  }
+  return undefined;
+}
+
+function hashedMatch(entry: string, host: string): boolean {
+  // OpenSSH HashKnownHosts: |1|base64(salt)|base64(HMAC-SHA1(salt, host)).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const crypto = require("crypto") as typeof import("crypto");
+  const [, , salt, hash] = entry.split("|");
+  if (!salt || !hash) return false;
+  const mac = crypto.createHmac("sha1", Buffer.from(salt, "base64")).update(host).digest("base64");
+  return mac === hash;
+}
+
+/** Reads and validates the current stack's configuration (namespace `docker-tls`). */
+export function loadStackConfig(): Config {
+  // Imported here so that parseConfig stays usable without a Pulumi runtime.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+  const cfg = new pulumi.Config("docker-tls");
+  const raw: Record<string, unknown> = {};
+  for (const key of ["hosts", "clients", "pki", "daemon"]) {
+    const v = cfg.getObject<unknown>(key);
+    if (v !== undefined) raw[key] = v;
+  }
+  for (const key of ["sshPrivateKeyPath", "sshKnownHostsPath"]) {
+    const v = cfg.get(key);
+    if (v !== undefined) raw[key] = v;
+  }
+  // Only the presence of the secret is checked here; index.ts reads it with requireSecret.
+  if (cfg.getSecret("sshPrivateKey") !== undefined) raw.sshPrivateKey = SECRET_PRESENT;
+  return parseConfig(raw);
+}

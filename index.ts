@@ -1,0 +1,106 @@
+/**
+ * docker-tls: every Docker daemon of this stack listens on TCP with mutual TLS.
+ *
+ * The seed deck's 8-step recipe, as resources: a CA (1), per host a key, CSR and certificate
+ * signed by the CA (2-4), per client a key and certificate (5-6), the daemon started with TLS
+ * (7, over SSH), and a client that proves it works (8). Configuration: see Pulumi.yaml.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./config";
+import { CertificateAuthority } from "./components/certificateAuthority";
+import { ClientCertificate } from "./components/clientCertificate";
+import { DockerHost } from "./components/dockerHost";
+import { EndpointCheck } from "./components/endpointCheck";
+import { ServerCertificate } from "./components/serverCertificate";
+
+/** The program's own client identity for the endpoint checks; not one of the users' clients. */
+export const CHECK_CLIENT = "docker-tls-check";
+
+// Validation comes first: a bad value stops the run here, before any resource exists.
+const config = loadStackConfig();
+for (const w of config.warnings) pulumi.log.warn(w);
+
+const stack = pulumi.getStack();
+const pki = config.pki;
+const sshPrivateKey = config.sshKey.fromSecret
+  ? new pulumi.Config("docker-tls").requireSecret("sshPrivateKey")
+  : pulumi.secret(config.sshKey.content);
+
+const ca = new CertificateAuthority("ca", {
+  commonName: `docker-tls CA (${pulumi.getProject()}/${stack})`,
+  organization: pki.organization,
+  algorithm: pki.algorithm,
+  validityHours: pki.caValidityHours,
+  renewBeforeHours: pki.renewBeforeHours,
+});
+
+const clientCert = (name: string) =>
+  new ClientCertificate(`client-${name}`, {
+    clientName: name,
+    organization: pki.organization,
+    algorithm: pki.algorithm,
+    issuerValidityHours: pki.caValidityHours,
+    validityHours: pki.leafValidityHours,
+    renewBeforeHours: pki.renewBeforeHours,
+  });
+const clients = Object.fromEntries(config.clients.map((c) => [c.name, clientCert(c.name)]));
+const checker = clientCert(CHECK_CLIENT);
+
+// Each daemon trusts exactly the issuers of the current clients (and of the checker).
+const clientCaBundle = pulumi
+  .all([checker, ...Object.values(clients)].map((c) => c.issuerCertPem))
+  .apply((pems) => pems.map((p) => p.trim() + "\n").join(""));
+
+const hosts = config.hosts.map((h) => {
+  const server = new ServerCertificate(`server-${h.name}`, {
+    ca,
+    commonName: h.name,
+    address: h.address,
+    dnsNames: h.dnsNames,
+    ipAddresses: h.ipAddresses,
+    organization: pki.organization,
+    algorithm: pki.algorithm,
+    validityHours: pki.leafValidityHours,
+    renewBeforeHours: pki.renewBeforeHours,
+  });
+  const host = new DockerHost(`host-${h.name}`, {
+    host: h,
+    sshPrivateKey,
+    serverCertPem: server.certPem,
+    serverKeyPem: server.privateKeyPem,
+    clientCaBundle,
+  });
+  const check = new EndpointCheck(
+    `check-${h.name}`,
+    {
+      dockerHost: host.dockerHost,
+      caCertPem: ca.certPem,
+      clientCertPem: checker.certPem,
+      clientKeyPem: checker.privateKeyPem,
+      revision: host.manifest,
+    },
+    { dependsOn: [host.applied] },
+  );
+  return { name: h.name, server, host, check };
+});
+
+/** The CA clients trust, as `ca.pem`. */
+export const caCertPem = ca.certPem;
+
+/** Per client: `cert.pem`, `key.pem` (secret) and expiry. */
+export const clientCertificates = Object.fromEntries(
+  Object.entries(clients).map(([name, c]) => [name, { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter }]),
+);
+
+/** Per host: DOCKER_HOST, the server certificate's fingerprint and expiry, and the daemon's version. */
+export const dockerHosts = Object.fromEntries(
+  hosts.map((h) => [
+    h.name,
+    {
+      dockerHost: h.host.dockerHost,
+      serverCertSha256: h.server.sha256,
+      serverCertNotAfter: h.server.notAfter,
+      dockerVersion: h.check.dockerVersion,
+    },
+  ]),
+);

@@ -1,0 +1,126 @@
+/**
+ * Pure render functions for the dockerd settings that land on a host: daemon.json, the systemd
+ * drop-in and /etc/default/docker. No Pulumi here: each function maps plain values to file text,
+ * so the unit tests check the exact bytes.
+ */
+import type { DaemonSettings, InitKind } from "../config";
+
+/** Where the TLS material lives on every host (the seed deck's layout). */
+export const TLS_PATHS = {
+  /** Bundle of the issuers of the current clients: the daemon's `tlscacert`. */
+  clientCaBundle: "/etc/docker/ca.pem",
+  serverCert: "/etc/docker/server-cert.pem",
+  serverKey: "/etc/docker/server-key.pem",
+} as const;
+
+export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
+export const DROP_IN_PATH = "/etc/systemd/system/docker.service.d/docker-tls.conf";
+export const DEFAULT_DOCKER_PATH = "/etc/default/docker";
+export const UNIX_SOCKET = "unix:///var/run/docker.sock";
+
+/** The listeners dockerd must have: TLS on TCP, and the unix socket unless it was turned off. */
+export function listenHosts(d: DaemonSettings): string[] {
+  const tcp = `tcp://${d.bindAddress.includes(":") ? `[${d.bindAddress}]` : d.bindAddress}:${d.port}`;
+  return d.keepUnixSocket ? [UNIX_SOCKET, tcp] : [tcp];
+}
+
+/** daemon.json keys for the settings other than listeners and TLS. */
+function settingKeys(d: DaemonSettings): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    "log-level": d.logLevel,
+    debug: d.debug,
+    "live-restore": d.liveRestore,
+  };
+  if (d.dns.length) out.dns = d.dns;
+  if (d.registryMirrors.length) out["registry-mirrors"] = d.registryMirrors;
+  if (d.insecureRegistries.length) out["insecure-registries"] = d.insecureRegistries;
+  return { ...out, ...d.extra };
+}
+
+function tlsKeys(): Record<string, unknown> {
+  return {
+    tls: true,
+    tlsverify: true,
+    tlscacert: TLS_PATHS.clientCaBundle,
+    tlscert: TLS_PATHS.serverCert,
+    tlskey: TLS_PATHS.serverKey,
+  };
+}
+
+/** Keys of daemon.json that the DOCKER_OPTS style moves to flags (dockerd refuses both at once). */
+const FLAG_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"];
+
+/**
+ * daemon.json: the keys the host already had (`original`), overlaid with ours. With `sysv` the
+ * listeners and TLS files go to DOCKER_OPTS instead, so they are left out here, and removed
+ * from the original too (dockerd refuses a directive given both as flag and in the file).
+ */
+export function renderDaemonJson(original: Record<string, unknown>, d: DaemonSettings, init: InitKind): string {
+  const merged: Record<string, unknown> = { ...original, ...settingKeys(d) };
+  if (init === "sysv") {
+    for (const k of FLAG_KEYS) delete merged[k];
+  } else {
+    Object.assign(merged, { hosts: listenHosts(d) }, tlsKeys());
+  }
+  const sorted = Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+  return `${JSON.stringify(sorted, null, 2)}\n`;
+}
+
+/** dockerd flags for the sysv style: the seed deck's DOCKER_OPTS, listeners first. */
+export function dockerOptsFlags(d: DaemonSettings): string[] {
+  return [
+    ...listenHosts(d).map((h) => `-H ${h}`),
+    "--tlsverify",
+    `--tlscacert=${TLS_PATHS.clientCaBundle}`,
+    `--tlscert=${TLS_PATHS.serverCert}`,
+    `--tlskey=${TLS_PATHS.serverKey}`,
+  ];
+}
+
+const OPTS_LINE = /^\s*(export\s+)?DOCKER_OPTS=/;
+
+/**
+ * /etc/default/docker with DOCKER_OPTS set to our flags. Every other line of the original file
+ * is kept; earlier DOCKER_OPTS lines are commented out so the file still shows what was there.
+ */
+export function renderDefaultDocker(original: string, d: DaemonSettings): string {
+  const kept = original
+    .split("\n")
+    .filter((line, i, all) => !(i === all.length - 1 && line === ""))
+    .map((line) => (OPTS_LINE.test(line) ? `# replaced by docker-tls: ${line}` : line));
+  return [
+    ...kept,
+    "# Managed by docker-tls: the daemon listens with mutual TLS; other settings are in /etc/docker/daemon.json.",
+    `DOCKER_OPTS="${dockerOptsFlags(d).join(" ")}"`,
+    "",
+  ].join("\n");
+}
+
+/** The dockerd command of the stock unit when the host does not say (Debian and docker-ce). */
+export const DEFAULT_EXEC_START = ["/usr/bin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"];
+
+/**
+ * The systemd drop-in: the stock unit passes `-H fd://`, and dockerd refuses to start when
+ * listeners come both from flags and from daemon.json. So ExecStart is cleared (an empty
+ * `ExecStart=` must come first) and set again without any -H/--host flag, keeping the rest
+ * (notably `--containerd=…`).
+ */
+export function renderSystemdDropIn(execStart: string[] | undefined): string {
+  const argv = execStart && execStart.length ? execStart : DEFAULT_EXEC_START;
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "-H" || a === "--host") {
+      i++; // and its value
+    } else if (!/^(-H|--host=)/.test(a)) {
+      kept.push(a);
+    }
+  }
+  return [
+    "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.",
+    "[Service]",
+    "ExecStart=",
+    `ExecStart=${kept.join(" ")}`,
+    "",
+  ].join("\n");
+}

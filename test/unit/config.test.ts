@@ -1,0 +1,168 @@
+import { ConfigError, findHostKey, parseConfig } from "../../config";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+const files: Record<string, string> = { "/keys/id": KEY };
+const readFile = (p: string) => {
+  if (p in files) return files[p];
+  throw new Error("ENOENT: no such file");
+};
+
+type Raw = Record<string, unknown> & { hosts: Record<string, unknown>[] };
+const base = (): Raw => ({
+  sshPrivateKeyPath: "/keys/id",
+  hosts: [
+    { name: "web1", address: "10.0.0.1" },
+    { name: "web2", address: "web2.example.com", user: "deploy", init: "sysv" },
+  ],
+  clients: [{ name: "ci" }],
+});
+
+/** The problems parseConfig reports for `raw`. */
+function problems(raw: Record<string, unknown>): string[] {
+  try {
+    parseConfig(raw, readFile);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe("parseConfig", () => {
+  test("applies the defaults", () => {
+    const c = parseConfig(base(), readFile);
+    expect(c.hosts[0]).toMatchObject({ user: "root", port: 22, sudo: false, init: "systemd" });
+    expect(c.hosts[1]).toMatchObject({ user: "deploy", sudo: true, init: "sysv" });
+    expect(c.hosts[0].daemon).toEqual({
+      bindAddress: "0.0.0.0",
+      port: 2376,
+      keepUnixSocket: true,
+      logLevel: "info",
+      debug: false,
+      dns: [],
+      registryMirrors: [],
+      insecureRegistries: [],
+      liveRestore: true,
+      extra: {},
+    });
+    expect(c.pki).toEqual({ algorithm: "ECDSA-P256", caValidityHours: 87600, leafValidityHours: 8760, renewBeforeHours: 720, organization: "docker-tls" });
+    expect(c.sshKey).toEqual({ fromSecret: false, content: KEY });
+  });
+
+  test("per-host daemon settings override the stack's", () => {
+    const raw = { ...base(), daemon: { logLevel: "warn", extra: { a: 1 } } };
+    raw.hosts[0] = { ...raw.hosts[0], daemon: { logLevel: "debug", extra: { b: 2 } } };
+    const c = parseConfig(raw, readFile);
+    expect(c.hosts[0].daemon.logLevel).toBe("debug");
+    expect(c.hosts[0].daemon.extra).toEqual({ a: 1, b: 2 });
+    expect(c.hosts[1].daemon.logLevel).toBe("warn");
+  });
+
+  test("an invalid address names the field and the host", () => {
+    const raw = base();
+    raw.hosts.push({ name: "web3", address: "10.0.0.999" });
+    expect(problems(raw)).toEqual(['hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name']);
+  });
+
+  test("duplicate host names", () => {
+    const raw = base();
+    raw.hosts[1].name = "web1";
+    expect(problems(raw)).toEqual(['hosts[1] (web1).name: "web1" is used twice']);
+  });
+
+  test("duplicate client names", () => {
+    expect(problems({ ...base(), clients: [{ name: "ci" }, { name: "ci" }] })).toEqual(['clients[1] (ci).name: "ci" is used twice']);
+  });
+
+  test("an unknown init kind", () => {
+    const raw = base();
+    raw.hosts[0].init = "upstart";
+    expect(problems(raw)).toEqual(['hosts[0] (web1).init: "upstart" is not an init kind (systemd, sysv, custom)']);
+  });
+
+  test("init custom needs a restart command", () => {
+    const raw = base();
+    raw.hosts[0].init = "custom";
+    expect(problems(raw)).toEqual(["hosts[0] (web1).restartCommand: is required with init: custom"]);
+  });
+
+  test("ports out of range, for SSH and for the daemon", () => {
+    const raw = { ...base(), daemon: { port: 0 } };
+    raw.hosts[1].port = 70000;
+    expect(problems(raw)).toEqual(["hosts[1] (web2).port: 70000 is out of range (1-65535)", "daemon.port: 0 is out of range (1-65535)"]);
+  });
+
+  test("leaf validity shorter than the renew-before window", () => {
+    expect(problems({ ...base(), pki: { leafValidityHours: 500, renewBeforeHours: 720 } })).toEqual([
+      "pki.leafValidityHours: 500 must be longer than pki.renewBeforeHours (720), or every run would reissue",
+    ]);
+  });
+
+  test("a missing SSH key", () => {
+    const raw = base();
+    delete raw.sshPrivateKeyPath;
+    expect(problems(raw)).toEqual([
+      "sshPrivateKey: no SSH key: set the secret docker-tls:sshPrivateKey (pulumi config set --secret) or docker-tls:sshPrivateKeyPath",
+    ]);
+  });
+
+  test("an unreadable SSH key file", () => {
+    expect(problems({ ...base(), sshPrivateKeyPath: "/keys/nope" })).toEqual([
+      'sshPrivateKeyPath: cannot read "/keys/nope": ENOENT: no such file',
+    ]);
+  });
+
+  test("a listener without TLS (or other TLS files) in extra daemon keys", () => {
+    const raw = base();
+    raw.hosts[0].daemon = { extra: { hosts: ["tcp://0.0.0.0:2375"], tlsverify: false } };
+    expect(problems(raw)).toEqual([
+      "hosts[0] (web1).daemon.extra.hosts: is managed by this program (a listener without TLS, or other TLS files, would defeat it); remove it",
+      "hosts[0] (web1).daemon.extra.tlsverify: is managed by this program (a listener without TLS, or other TLS files, would defeat it); remove it",
+    ]);
+  });
+
+  test("unknown keys, bad names, bad SANs and log levels are reported together", () => {
+    const raw = {
+      ...base(),
+      hosts: [{ name: "Web_1", address: "10.0.0.1", dnsNames: ["not a name"], ipAddresses: ["1.2.3"], daemon: { logLevel: "loud" }, colour: "red" }],
+    };
+    expect(problems(raw)).toEqual([
+      'hosts[0] (Web_1).name: "Web_1" is not a valid host name (lowercase letters, digits and inner hyphens, at most 63)',
+      'hosts[0] (Web_1).dnsNames[0]: "not a name" is not a DNS name',
+      'hosts[0] (Web_1).ipAddresses[0]: "1.2.3" is not an IP address',
+      expect.stringMatching(/^hosts\[0\] \(Web_1\)\.daemon\.logLevel: /),
+      'hosts[0] (Web_1): unknown key(s) "colour"',
+    ]);
+  });
+
+  test("no hosts at all", () => {
+    expect(problems({ ...base(), hosts: [] })).toEqual(["hosts: at least one host is needed"]);
+  });
+
+  test("insecure registries are allowed, with a warning per host", () => {
+    const c = parseConfig({ ...base(), daemon: { insecureRegistries: ["registry.lan:5000"] } }, readFile);
+    expect(c.warnings).toEqual([
+      "host web1: insecure-registries registry.lan:5000 are reached without TLS",
+      "host web2: insecure-registries registry.lan:5000 are reached without TLS",
+    ]);
+  });
+
+  test("host keys come from a known_hosts file, plain or hashed", () => {
+    files["/keys/known_hosts"] = [
+      "10.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain",
+      // `ssh-keygen -H` form of web2.example.com with salt "salt-salt-salt-salt-"
+      `|1|c2FsdC1zYWx0LXNhbHQtc2FsdC0=|${require("crypto").createHmac("sha1", "salt-salt-salt-salt-").update("web2.example.com").digest("base64")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed`,
+    ].join("\n");
+    const c = parseConfig({ ...base(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed"]);
+    expect(findHostKey(files["/keys/known_hosts"], "10.0.0.1", 2222)).toBeUndefined();
+  });
+
+  test("a host missing from the known_hosts file is an error, not an unpinned host", () => {
+    files["/keys/kh2"] = "10.9.9.9 ssh-ed25519 AAAA\n";
+    expect(problems({ ...base(), sshKnownHostsPath: "/keys/kh2" })).toEqual([
+      'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh2"',
+      'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh2"',
+    ]);
+  });
+});

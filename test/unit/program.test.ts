@@ -1,0 +1,214 @@
+/**
+ * The resource graph of index.ts under pulumi.runtime.setMocks: which resources exist, how they
+ * are parented, what goes into certificates and remote commands, and what is secret. Behaviour on
+ * real hosts is proven by the e2e suite.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+
+interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider?: string;
+}
+
+// A real certificate, so that fingerprints can be computed from the mocked outputs.
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-unit-"));
+execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mock", "-days", "1", "-keyout", path.join(tmp, "k.pem"), "-out", path.join(tmp, "c.pem")], { stdio: "pipe" });
+const CERT = fs.readFileSync(path.join(tmp, "c.pem"), "utf8");
+const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMOCK-PRIVATE-KEY\n-----END EC PRIVATE KEY-----\n";
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n";
+fs.writeFileSync(path.join(tmp, "id"), SSH_KEY);
+
+const resources: Recorded[] = [];
+const invokes: { token: string; args: Record<string, unknown>; provider?: string }[] = [];
+
+function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return { ...inputs, privateKeyPem: `${FAKE_KEY}${name}`, publicKeyPem: "PUB" };
+    case "tls:index/certRequest:CertRequest":
+      return { ...inputs, certRequestPem: `CSR ${name}` };
+    case "tls:index/selfSignedCert:SelfSignedCert":
+    case "tls:index/locallySignedCert:LocallySignedCert":
+      return { ...inputs, certPem: CERT, validityEndTime: "2027-11-28T00:00:00Z" };
+    case "command:remote:Command":
+      return { ...inputs, stdout: name.endsWith("-probe") ? "=== daemon.json\nABSENT\n=== default-docker\nABSENT\n=== execstart\nABSENT\n" : "", stderr: "" };
+    case "command:local:Command":
+      return { ...inputs, stdout: '{"version":"20.10.24","apiVersion":"1.41"}', stderr: "" };
+    default:
+      return inputs;
+  }
+}
+
+function setConfig(hosts: unknown[], clients: unknown[] = [{ name: "ci" }, { name: "alice" }]) {
+  pulumi.runtime.setAllConfig({
+    "docker-tls:hosts": JSON.stringify(hosts),
+    "docker-tls:clients": JSON.stringify(clients),
+    "docker-tls:sshPrivateKeyPath": path.join(tmp, "id"),
+  });
+}
+
+const HOSTS = [
+  { name: "sbx1", address: "10.203.0.11", dnsNames: ["sbx1.sandbox.internal"], hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
+  { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv" },
+];
+
+/** Resolves an Output (or plain value) in the mock runtime. */
+const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
+
+let program: Record<string, unknown>;
+
+beforeAll(async () => {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        return { id: `${args.name}-id`, state: outputsFor(args.type, args.name, args.inputs) };
+      },
+      call: (args) => {
+        invokes.push({ token: args.token, args: args.inputs, provider: args.provider });
+        return args.token === "docker:index/getNetwork:getNetwork" ? { id: "net-host", name: "host", driver: "host" } : {};
+      },
+    },
+    "docker-tls",
+    "unit",
+    false,
+  );
+  setConfig(HOSTS);
+  jest.isolateModules(() => {
+    program = require("../../index");
+  });
+  // Let every registration and invoke finish.
+  await value(program.dockerHosts as pulumi.Output<unknown>);
+  await new Promise((r) => setTimeout(r, 100));
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// How the mock monitor records a secret input.
+const SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const isSecretInput = (v: unknown) => !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET_SIG;
+/** The input with secret wrappers removed. */
+const plain = (v: unknown): unknown => {
+  if (isSecretInput(v)) return plain((v as { value: unknown }).value);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+};
+
+const byName = (name: string) => {
+  const r = resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name}; have ${resources.map((x) => x.name).join(", ")}`);
+  return r;
+};
+
+test("the graph: components and their children", () => {
+  const names = resources.map((r) => `${r.type} ${r.name}`);
+  expect(names).toEqual(
+    expect.arrayContaining([
+      "dockertls:pki:CertificateAuthority ca",
+      "tls:index/privateKey:PrivateKey ca-key",
+      "tls:index/selfSignedCert:SelfSignedCert ca-cert",
+      "dockertls:pki:ClientCertificate client-ci",
+      "dockertls:pki:CertificateAuthority client-ci-issuer",
+      "tls:index/locallySignedCert:LocallySignedCert client-ci-cert",
+      "dockertls:pki:ClientCertificate client-docker-tls-check",
+      "dockertls:pki:ServerCertificate server-sbx1",
+      "tls:index/certRequest:CertRequest server-sbx1-csr",
+      "dockertls:host:DockerHost host-sbx2",
+      "command:remote:Command host-sbx2-probe",
+      "command:remote:Command host-sbx2-upload",
+      "command:remote:Command host-sbx2-apply",
+      "dockertls:host:EndpointCheck check-sbx1",
+      "pulumi:providers:docker check-sbx1-provider",
+      "command:local:Command check-sbx1-version",
+    ]),
+  );
+  // One CA, three client identities (ci, alice and the program's own checker), two hosts.
+  expect(resources.filter((r) => r.type === "dockertls:pki:ClientCertificate")).toHaveLength(3);
+  expect(resources.filter((r) => r.type === "command:remote:Command")).toHaveLength(6);
+});
+
+test("the CA signs certificates and CRLs only", () => {
+  expect(byName("ca-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
+  expect(byName("ca-key").inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+  expect(byName("client-ci-issuer-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
+});
+
+test("server certificates: server_auth only, SANs of the host plus localhost", () => {
+  expect(byName("server-sbx1-cert").inputs.allowedUses).toEqual(["digital_signature", "server_auth"]);
+  expect(byName("server-sbx1-csr").inputs).toMatchObject({
+    subject: { commonName: "sbx1", organization: "docker-tls" },
+    dnsNames: ["localhost", "sbx1.sandbox.internal"],
+    ipAddresses: ["10.203.0.11", "127.0.0.1"],
+  });
+});
+
+test("client certificates: client_auth only, CN is the client's name, signed by its own issuer", () => {
+  expect(byName("client-alice-cert").inputs.allowedUses).toEqual(["digital_signature", "client_auth"]);
+  expect(byName("client-alice-csr").inputs).toMatchObject({ subject: { commonName: "alice" } });
+  expect(isSecretInput(byName("client-alice-cert").inputs.caPrivateKeyPem)).toBe(true);
+  expect(plain(byName("client-alice-cert").inputs.caPrivateKeyPem)).toBe(`${FAKE_KEY}client-alice-issuer-key`);
+});
+
+test("the daemons trust the issuers of every current client and of the checker", async () => {
+  const manifest = byName("host-sbx1-apply").inputs.stdin as string;
+  expect(manifest).toMatch(/^[0-9a-f]{64} 444 \/etc\/docker\/ca\.pem$/m);
+  expect(manifest).toMatch(/^[0-9a-f]{64} 400 \/etc\/docker\/server-key\.pem$/m);
+  expect(manifest).toMatch(/^[0-9a-f]{64} 644 \/etc\/systemd\/system\/docker\.service\.d\/docker-tls\.conf$/m);
+  expect(byName("host-sbx2-apply").inputs.stdin).toMatch(/ 644 \/etc\/default\/docker$/m);
+  const stdin = byName("host-sbx1-upload").inputs.stdin;
+  expect(isSecretInput(stdin)).toBe(true);
+  const payload = Buffer.concat(
+    (plain(stdin) as string)
+      .split(/^FILE\n|^END\n/m)
+      .filter((s) => s.trim())
+      .map((b) => Buffer.from(b, "base64")),
+  ).toString();
+  // ca.pem holds three issuer certificates: ci, alice and the checker.
+  expect(payload.split("BEGIN CERTIFICATE").length - 1).toBe(1 + 3); // server-cert.pem + bundle
+  expect(payload).toContain(`${FAKE_KEY}server-sbx1-key`);
+});
+
+test("keys travel on stdin only, never in a command line, and the upload is never logged", () => {
+  for (const r of resources.filter((x) => x.type.startsWith("command:"))) {
+    for (const field of ["create", "update", "delete"]) {
+      expect(String(r.inputs[field] ?? "")).not.toMatch(/PRIVATE KEY|MOCK-/);
+    }
+  }
+  expect(byName("host-sbx1-upload").inputs.logging).toBe("none");
+  expect(byName("host-sbx2-apply").inputs.stdin).not.toMatch(/PRIVATE KEY/);
+  expect(byName("host-sbx2-apply").inputs.create).toMatch(/^sudo -n sh -c /);
+  expect(byName("host-sbx1-apply").inputs.create).toMatch(/^sh -c /);
+  const connection = byName("host-sbx1-apply").inputs.connection as Record<string, unknown>;
+  expect(plain(connection)).toMatchObject({ host: "10.203.0.11", port: 22, user: "root", hostKey: HOSTS[0].hostKey, privateKey: SSH_KEY });
+  // The SSH key is a secret in state (the mock records the whole connection as secret).
+  expect(isSecretInput(connection) || isSecretInput(connection.privateKey)).toBe(true);
+});
+
+test("the endpoint check uses the program's own client through a TLS docker provider", () => {
+  expect(byName("check-sbx2-provider").inputs).toMatchObject({ host: "tcp://10.203.0.12:2376", certMaterial: CERT });
+  const call = invokes.find((i) => i.token === "docker:index/getNetwork:getNetwork");
+  expect(call?.args).toEqual({ name: "host" });
+  expect(call?.provider).toMatch(/check-sbx\d-provider/);
+});
+
+test("every key output is secret; versions and fingerprints are not", async () => {
+  const clients = program.clientCertificates as Record<string, Record<string, pulumi.Output<string>>>;
+  expect(Object.keys(clients).sort()).toEqual(["alice", "ci"]);
+  for (const c of Object.values(clients)) {
+    expect(await pulumi.isSecret(c.keyPem)).toBe(true);
+    expect(await pulumi.isSecret(c.certPem)).toBe(false);
+  }
+  const hosts = program.dockerHosts as Record<string, Record<string, pulumi.Output<string>>>;
+  expect(await value(hosts.sbx1.dockerHost)).toBe("tcp://10.203.0.11:2376");
+  expect(await value(hosts.sbx1.dockerVersion)).toBe("20.10.24");
+  expect(await value(hosts.sbx1.serverCertSha256)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  expect(await pulumi.isSecret(hosts.sbx1.dockerVersion)).toBe(false);
+});

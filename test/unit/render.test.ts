@@ -1,0 +1,173 @@
+import { execFileSync } from "child_process";
+import { DAEMON_DEFAULTS, DaemonSettings, INIT_KINDS } from "../../config";
+import { dockerOptsFlags, renderDaemonJson, renderDefaultDocker, renderSystemdDropIn } from "../../render/daemon";
+import {
+  parseOriginalDaemonJson,
+  parseProbe,
+  remoteCommand,
+  renderApplyScript,
+  renderManifest,
+  renderProbeScript,
+  renderRestoreScript,
+  renderUnstageScript,
+  renderUploadPayload,
+  renderUploadScript,
+  sha256,
+  shellQuote,
+} from "../../render/scripts";
+
+const d = (over: Partial<DaemonSettings> = {}): DaemonSettings => ({ ...DAEMON_DEFAULTS, ...over });
+
+describe("daemon.json", () => {
+  test("systemd: listeners and TLS files, the settings, and the host's own keys kept", () => {
+    const text = renderDaemonJson({ "data-root": "/srv/docker", "log-level": "debug" }, d({ dns: ["1.1.1.1"], registryMirrors: ["https://mirror.example.com"] }), "systemd");
+    expect(text).toBe(
+      JSON.stringify(
+        {
+          "data-root": "/srv/docker",
+          debug: false,
+          dns: ["1.1.1.1"],
+          hosts: ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"],
+          "live-restore": true,
+          "log-level": "info",
+          "registry-mirrors": ["https://mirror.example.com"],
+          tls: true,
+          tlscacert: "/etc/docker/ca.pem",
+          tlscert: "/etc/docker/server-cert.pem",
+          tlskey: "/etc/docker/server-key.pem",
+          tlsverify: true,
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+  });
+
+  test("without the unix socket, on another port and an IPv6 address", () => {
+    const j = JSON.parse(renderDaemonJson({}, d({ keepUnixSocket: false, port: 12376, bindAddress: "::" }), "custom"));
+    expect(j.hosts).toEqual(["tcp://[::]:12376"]);
+  });
+
+  test("sysv: listeners and TLS go to DOCKER_OPTS, and are removed from the host's file", () => {
+    const j = JSON.parse(renderDaemonJson({ hosts: ["tcp://0.0.0.0:2375"], tlsverify: false, bip: "172.30.0.1/16" }, d({ insecureRegistries: ["r:5000"], extra: { "max-concurrent-downloads": 2 } }), "sysv"));
+    expect(j).toEqual({ bip: "172.30.0.1/16", debug: false, "insecure-registries": ["r:5000"], "live-restore": true, "log-level": "info", "max-concurrent-downloads": 2 });
+  });
+
+  test("the original file's problems name the host", () => {
+    expect(parseOriginalDaemonJson("web1", undefined)).toEqual({});
+    expect(parseOriginalDaemonJson("web1", '{"a":1}')).toEqual({ a: 1 });
+    expect(() => parseOriginalDaemonJson("web1", "[1]")).toThrow("host web1: /etc/docker/daemon.json is not a JSON object");
+    expect(() => parseOriginalDaemonJson("web1", "{oops")).toThrow("host web1:");
+  });
+});
+
+describe("/etc/default/docker", () => {
+  test("the seed deck's DOCKER_OPTS, other lines kept, the old DOCKER_OPTS commented out", () => {
+    const original = '# Docker Upstart and SysVinit configuration file\nexport http_proxy="http://proxy:3128/"\nDOCKER_OPTS="--dns 8.8.8.8"\n';
+    expect(renderDefaultDocker(original, d())).toBe(
+      [
+        "# Docker Upstart and SysVinit configuration file",
+        'export http_proxy="http://proxy:3128/"',
+        '# replaced by docker-tls: DOCKER_OPTS="--dns 8.8.8.8"',
+        "# Managed by docker-tls: the daemon listens with mutual TLS; other settings are in /etc/docker/daemon.json.",
+        'DOCKER_OPTS="-H unix:///var/run/docker.sock -H tcp://0.0.0.0:2376 --tlsverify --tlscacert=/etc/docker/ca.pem --tlscert=/etc/docker/server-cert.pem --tlskey=/etc/docker/server-key.pem"',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("flags without the unix socket", () => {
+    expect(dockerOptsFlags(d({ keepUnixSocket: false }))[0]).toBe("-H tcp://0.0.0.0:2376");
+  });
+});
+
+describe("systemd drop-in", () => {
+  test("clears ExecStart first and drops every -H, keeping --containerd", () => {
+    expect(renderSystemdDropIn(["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock", "--host=tcp://x", "-Hunix:///x"])).toBe(
+      "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.\n[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n",
+    );
+  });
+  test("falls back to the stock command", () => {
+    expect(renderSystemdDropIn(undefined)).toContain("ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock\n");
+  });
+});
+
+describe("probe output", () => {
+  test("parses sections, absent files and the unit's argv", () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const out = [
+      "=== daemon.json",
+      b64('{"a":1}'),
+      "=== default-docker",
+      "ABSENT",
+      "=== execstart",
+      b64("{ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ; ignore_errors=no ; start_time=[n/a] }\n"),
+      "",
+    ].join("\n");
+    expect(parseProbe(out)).toEqual({ daemonJson: '{"a":1}', defaultDocker: undefined, execStart: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"] });
+  });
+});
+
+describe("payload and manifest", () => {
+  const files = [
+    { path: "/etc/docker/server-key.pem", mode: "0400", content: "KEY\n" },
+    { path: "/etc/docker/daemon.json", mode: "0644", content: "x".repeat(200) },
+  ];
+  test("payload: base64 between FILE and END, lines of 76", () => {
+    const p = renderUploadPayload(files);
+    expect(p.startsWith(`FILE\n${Buffer.from("KEY\n").toString("base64")}\nEND\nFILE\n`)).toBe(true);
+    expect(Math.max(...p.split("\n").map((l) => l.length))).toBe(76);
+    expect(p).not.toContain("KEY\n");
+  });
+  test("manifest: hash, mode and path only", () => {
+    expect(renderManifest(files)).toBe(`${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\n`);
+  });
+});
+
+describe("remote scripts", () => {
+  const scripts = INIT_KINDS.flatMap((init) => {
+    const t = { host: "web1", init, restartCommand: init === "custom" ? "rc-service docker restart" : undefined, port: 2376, waitSeconds: 30 };
+    return [
+      [`probe/${init}`, renderProbeScript(t)],
+      [`apply/${init}`, renderApplyScript(t)],
+      [`restore/${init}`, renderRestoreScript(t)],
+      [`upload/${init}`, renderUploadScript(t)],
+      [`unstage/${init}`, renderUnstageScript(t)],
+    ] as const;
+  });
+
+  test.each(scripts)("%s parses with POSIX sh (dash)", (_name, script) => {
+    expect(() => execFileSync("sh", ["-n", "-c", script], { stdio: "pipe" })).not.toThrow();
+  });
+
+  test("the command line quotes the script and uses sudo -n for non-root users", () => {
+    expect(remoteCommand("echo 'hi'", true)).toBe(`sudo -n sh -c 'echo '\\''hi'\\'''`);
+    expect(remoteCommand("true", false)).toBe("sh -c 'true'");
+    expect(execFileSync("sh", ["-c", `eval ${shellQuote(remoteCommand("printf '%s' \"it's\"", false))}`]).toString()).toBe("it's");
+  });
+
+  test("restart and log commands per init kind", () => {
+    const t = { host: "web1", port: 2376, waitSeconds: 30 };
+    expect(renderApplyScript({ ...t, init: "systemd" })).toContain("systemctl reset-failed docker.service");
+    expect(renderApplyScript({ ...t, init: "systemd" })).toContain("journalctl -u docker.service");
+    expect(renderApplyScript({ ...t, init: "sysv" })).toContain("service docker restart");
+    expect(renderApplyScript({ ...t, init: "sysv" })).toContain("tail -n 20 /var/log/docker.log");
+    expect(renderApplyScript({ ...t, init: "custom", restartCommand: "rc-service docker restart" })).toContain("restart_daemon() { rc-service docker restart; }");
+  });
+
+  test("the upload script stages what the payload holds, by content hash (run in a temp dir)", () => {
+    const dir = execFileSync("mktemp", ["-d"]).toString().trim();
+    const script = renderUploadScript({ host: "web1" }).replace(/\/etc\/docker/g, dir);
+    const files = [
+      { path: "/x/a", mode: "0400", content: "secret key\n" },
+      { path: "/x/b", mode: "0644", content: "y".repeat(500) },
+    ];
+    execFileSync("sh", ["-c", script], { input: renderUploadPayload(files) });
+    const staged = execFileSync("sh", ["-c", `cd ${dir}/docker-tls/next && ls -A && stat -c %a . && cat ${sha256("secret key\n")}`]).toString();
+    expect(staged).toBe([sha256("secret key\n"), sha256("y".repeat(500))].sort().join("\n") + "\n700\nsecret key\n");
+    // A second upload without a file removes its staged copy.
+    execFileSync("sh", ["-c", script], { input: renderUploadPayload(files.slice(1)) });
+    expect(execFileSync("ls", ["-A", `${dir}/docker-tls/next`]).toString()).toBe(`${sha256("y".repeat(500))}\n`);
+    execFileSync("rm", ["-rf", dir]);
+  });
+});
