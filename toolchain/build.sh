@@ -75,7 +75,7 @@ export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--mod=readonly}"
 gover="$(go env GOVERSION)"
 
 # The CLI wrapper module must require the pkg/v3 release that package.json pins.
-grep -q "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION\$" "$here/pulumi/go.mod" ||
+grep -Eq "github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION( |$)" "$here/pulumi/go.mod" ||
   die "toolchain/pulumi/go.mod must require github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION (the @pulumi/pulumi pin)"
 
 # build NAME MODULE_DIR PACKAGE VERSION LDFLAGS: prints the cached binary's path.

@@ -45,7 +45,13 @@ describe("parseConfig", () => {
       liveRestore: true,
       extra: {},
     });
-    expect(c.pki).toEqual({ algorithm: "ECDSA-P256", caValidityHours: 87600, leafValidityHours: 8760, renewBeforeHours: 720, organization: "docker-tls" });
+    expect(c.pki).toEqual({
+      algorithm: "ECDSA-P256",
+      caValidityHours: 87600,
+      leafValidityHours: 8760,
+      renewBeforeHours: 720,
+      organization: "docker-tls",
+    });
     expect(c.sshKey).toEqual({ fromSecret: false, content: KEY });
   });
 
@@ -124,7 +130,16 @@ describe("parseConfig", () => {
   test("unknown keys, bad names, bad SANs and log levels are reported together", () => {
     const raw = {
       ...base(),
-      hosts: [{ name: "Web_1", address: "10.0.0.1", dnsNames: ["not a name"], ipAddresses: ["1.2.3"], daemon: { logLevel: "loud" }, colour: "red" }],
+      hosts: [
+        {
+          name: "Web_1",
+          address: "10.0.0.1",
+          dnsNames: ["not a name"],
+          ipAddresses: ["1.2.3"],
+          daemon: { logLevel: "loud" },
+          colour: "red",
+        },
+      ],
     };
     expect(problems(raw)).toEqual([
       'hosts[0] (Web_1).name: "Web_1" is not a valid host name (lowercase letters, digits and inner hyphens, at most 63)',
@@ -154,7 +169,10 @@ describe("parseConfig", () => {
       `|1|c2FsdC1zYWx0LXNhbHQtc2FsdC0=|${require("crypto").createHmac("sha1", "salt-salt-salt-salt-").update("web2.example.com").digest("base64")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed`,
     ].join("\n");
     const c = parseConfig({ ...base(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
-    expect(c.hosts.map((h) => h.hostKey)).toEqual(["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed"]);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed",
+    ]);
     expect(findHostKey(files["/keys/known_hosts"], "10.0.0.1", 2222)).toBeUndefined();
   });
 

@@ -18,7 +18,27 @@ interface Recorded {
 
 // A real certificate, so that fingerprints can be computed from the mocked outputs.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-unit-"));
-execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=mock", "-days", "1", "-keyout", path.join(tmp, "k.pem"), "-out", path.join(tmp, "c.pem")], { stdio: "pipe" });
+execFileSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=mock",
+    "-days",
+    "1",
+    "-keyout",
+    path.join(tmp, "k.pem"),
+    "-out",
+    path.join(tmp, "c.pem"),
+  ],
+  { stdio: "pipe" },
+);
 const CERT = fs.readFileSync(path.join(tmp, "c.pem"), "utf8");
 const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMOCK-PRIVATE-KEY\n-----END EC PRIVATE KEY-----\n";
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -37,7 +57,11 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
     case "tls:index/locallySignedCert:LocallySignedCert":
       return { ...inputs, certPem: CERT, validityEndTime: "2027-11-28T00:00:00Z" };
     case "command:remote:Command":
-      return { ...inputs, stdout: name.endsWith("-probe") ? "=== daemon.json\nABSENT\n=== default-docker\nABSENT\n=== execstart\nABSENT\n" : "", stderr: "" };
+      return {
+        ...inputs,
+        stdout: name.endsWith("-probe") ? "=== daemon.json\nABSENT\n=== default-docker\nABSENT\n=== execstart\nABSENT\n" : "",
+        stderr: "",
+      };
     case "command:local:Command":
       return { ...inputs, stdout: '{"version":"20.10.24","apiVersion":"1.41"}', stderr: "" };
     default:

@@ -20,7 +20,11 @@ const d = (over: Partial<DaemonSettings> = {}): DaemonSettings => ({ ...DAEMON_D
 
 describe("daemon.json", () => {
   test("systemd: listeners and TLS files, the settings, and the host's own keys kept", () => {
-    const text = renderDaemonJson({ "data-root": "/srv/docker", "log-level": "debug" }, d({ dns: ["1.1.1.1"], registryMirrors: ["https://mirror.example.com"] }), "systemd");
+    const text = renderDaemonJson(
+      { "data-root": "/srv/docker", "log-level": "debug" },
+      d({ dns: ["1.1.1.1"], registryMirrors: ["https://mirror.example.com"] }),
+      "systemd",
+    );
     expect(text).toBe(
       JSON.stringify(
         {
@@ -49,8 +53,21 @@ describe("daemon.json", () => {
   });
 
   test("sysv: listeners and TLS go to DOCKER_OPTS, and are removed from the host's file", () => {
-    const j = JSON.parse(renderDaemonJson({ hosts: ["tcp://0.0.0.0:2375"], tlsverify: false, bip: "172.30.0.1/16" }, d({ insecureRegistries: ["r:5000"], extra: { "max-concurrent-downloads": 2 } }), "sysv"));
-    expect(j).toEqual({ bip: "172.30.0.1/16", debug: false, "insecure-registries": ["r:5000"], "live-restore": true, "log-level": "info", "max-concurrent-downloads": 2 });
+    const j = JSON.parse(
+      renderDaemonJson(
+        { hosts: ["tcp://0.0.0.0:2375"], tlsverify: false, bip: "172.30.0.1/16" },
+        d({ insecureRegistries: ["r:5000"], extra: { "max-concurrent-downloads": 2 } }),
+        "sysv",
+      ),
+    );
+    expect(j).toEqual({
+      bip: "172.30.0.1/16",
+      debug: false,
+      "insecure-registries": ["r:5000"],
+      "live-restore": true,
+      "log-level": "info",
+      "max-concurrent-downloads": 2,
+    });
   });
 
   test("the original file's problems name the host", () => {
@@ -63,7 +80,8 @@ describe("daemon.json", () => {
 
 describe("/etc/default/docker", () => {
   test("the seed deck's DOCKER_OPTS, other lines kept, the old DOCKER_OPTS commented out", () => {
-    const original = '# Docker Upstart and SysVinit configuration file\nexport http_proxy="http://proxy:3128/"\nDOCKER_OPTS="--dns 8.8.8.8"\n';
+    const original =
+      '# Docker Upstart and SysVinit configuration file\nexport http_proxy="http://proxy:3128/"\nDOCKER_OPTS="--dns 8.8.8.8"\n';
     expect(renderDefaultDocker(original, d())).toBe(
       [
         "# Docker Upstart and SysVinit configuration file",
@@ -83,7 +101,16 @@ describe("/etc/default/docker", () => {
 
 describe("systemd drop-in", () => {
   test("clears ExecStart first and drops every -H, keeping --containerd", () => {
-    expect(renderSystemdDropIn(["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock", "--host=tcp://x", "-Hunix:///x"])).toBe(
+    expect(
+      renderSystemdDropIn([
+        "/usr/sbin/dockerd",
+        "-H",
+        "fd://",
+        "--containerd=/run/containerd/containerd.sock",
+        "--host=tcp://x",
+        "-Hunix:///x",
+      ]),
+    ).toBe(
       "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.\n[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n",
     );
   });
@@ -101,10 +128,16 @@ describe("probe output", () => {
       "=== default-docker",
       "ABSENT",
       "=== execstart",
-      b64("{ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ; ignore_errors=no ; start_time=[n/a] }\n"),
+      b64(
+        "{ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ; ignore_errors=no ; start_time=[n/a] }\n",
+      ),
       "",
     ].join("\n");
-    expect(parseProbe(out)).toEqual({ daemonJson: '{"a":1}', defaultDocker: undefined, execStart: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"] });
+    expect(parseProbe(out)).toEqual({
+      daemonJson: '{"a":1}',
+      defaultDocker: undefined,
+      execStart: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"],
+    });
   });
 });
 
@@ -120,13 +153,21 @@ describe("payload and manifest", () => {
     expect(p).not.toContain("KEY\n");
   });
   test("manifest: hash, mode and path only", () => {
-    expect(renderManifest(files)).toBe(`${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\n`);
+    expect(renderManifest(files)).toBe(
+      `${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\n`,
+    );
   });
 });
 
 describe("remote scripts", () => {
   const scripts = INIT_KINDS.flatMap((init) => {
-    const t = { host: "web1", init, restartCommand: init === "custom" ? "rc-service docker restart" : undefined, port: 2376, waitSeconds: 30 };
+    const t = {
+      host: "web1",
+      init,
+      restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
+      port: 2376,
+      waitSeconds: 30,
+    };
     return [
       [`probe/${init}`, renderProbeScript(t)],
       [`apply/${init}`, renderApplyScript(t)],
@@ -152,7 +193,9 @@ describe("remote scripts", () => {
     expect(renderApplyScript({ ...t, init: "systemd" })).toContain("journalctl -u docker.service");
     expect(renderApplyScript({ ...t, init: "sysv" })).toContain("service docker restart");
     expect(renderApplyScript({ ...t, init: "sysv" })).toContain("tail -n 20 /var/log/docker.log");
-    expect(renderApplyScript({ ...t, init: "custom", restartCommand: "rc-service docker restart" })).toContain("restart_daemon() { rc-service docker restart; }");
+    expect(renderApplyScript({ ...t, init: "custom", restartCommand: "rc-service docker restart" })).toContain(
+      "restart_daemon() { rc-service docker restart; }",
+    );
   });
 
   test("the upload script stages what the payload holds, by content hash (run in a temp dir)", () => {
@@ -163,7 +206,10 @@ describe("remote scripts", () => {
       { path: "/x/b", mode: "0644", content: "y".repeat(500) },
     ];
     execFileSync("sh", ["-c", script], { input: renderUploadPayload(files) });
-    const staged = execFileSync("sh", ["-c", `cd ${dir}/docker-tls/next && ls -A && stat -c %a . && cat ${sha256("secret key\n")}`]).toString();
+    const staged = execFileSync("sh", [
+      "-c",
+      `cd ${dir}/docker-tls/next && ls -A && stat -c %a . && cat ${sha256("secret key\n")}`,
+    ]).toString();
     expect(staged).toBe([sha256("secret key\n"), sha256("y".repeat(500))].sort().join("\n") + "\n700\nsecret key\n");
     // A second upload without a file removes its staged copy.
     execFileSync("sh", ["-c", script], { input: renderUploadPayload(files.slice(1)) });

@@ -14,10 +14,16 @@ test("an invalid host address fails before any resource exists", async () => {
     "docker-tls",
     "unit",
   );
-  pulumi.runtime.setAllConfig({
-    "docker-tls:hosts": JSON.stringify([{ name: "web1", address: "10.0.0.1" }, { name: "web3", address: "10.0.0.999" }]),
-    "docker-tls:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
-  }, ["docker-tls:sshPrivateKey"]);
+  pulumi.runtime.setAllConfig(
+    {
+      "docker-tls:hosts": JSON.stringify([
+        { name: "web1", address: "10.0.0.1" },
+        { name: "web3", address: "10.0.0.999" },
+      ]),
+      "docker-tls:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+    },
+    ["docker-tls:sshPrivateKey"],
+  );
   let error: Error | undefined;
   jest.isolateModules(() => {
     try {

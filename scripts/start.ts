@@ -1,0 +1,61 @@
+/**
+ * npm start: the whole product on this machine, on the built-in local default.
+ *   1. the toolchain (built or reused by toolchain/run.sh before this runs);
+ *   2. two sandbox hosts: sbx1 (systemd, root) and sbx2 (no systemd, DOCKER_OPTS, via sudo);
+ *   3. `pulumi up` of the `dev` stack on a local file:// backend (passphrase in the README);
+ *   4. the real docker CLI, with the `ci` client bundle from the outputs, talks TLS to each host;
+ *   5. the lines to paste to do the same.
+ * npm run stop undoes it.
+ */
+import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bundle";
+import { capture, run, step } from "./lib/run";
+import { SANDBOX_BACKEND, sandboxEnv, stackOutputs } from "./lib/stack";
+
+const STACK = "dev";
+const CLIENT = "ci";
+
+function main(): void {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) {
+    throw new Error("the sandbox needs Linux and root (it creates network namespaces and containers); see README");
+  }
+
+  step("Sandbox hosts: sbx1 (systemd) and sbx2 (plain, DOCKER_OPTS)");
+  run("ts-node", ["sandbox/cli.ts", "up", "--hosts", "2", "--kind", "mixed"]);
+
+  step(`Stack ${STACK} on ${SANDBOX_BACKEND}`);
+  const env = sandboxEnv();
+  run("pulumi", ["stack", "select", "--create", STACK], { env });
+
+  step(`pulumi up --stack ${STACK}`);
+  run("pulumi", ["up", "--yes", "--stack", STACK], { env });
+
+  step(`Client bundle for ${CLIENT} from the stack outputs`);
+  const outputs = stackOutputs(STACK, env);
+  const dir = defaultBundleDir(STACK);
+  writeBundle(outputs, CLIENT, dir);
+  process.stderr.write(`wrote ${dir}/{ca,cert,key}.pem\n`);
+
+  const lines: string[] = [];
+  for (const [name, h] of Object.entries(outputs.dockerHosts)) {
+    step(`docker over TLS to ${name} (${h.dockerHost})`);
+    const server = capture(
+      "docker",
+      ["version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})"],
+      {
+        env: dockerEnv(h.dockerHost, dir),
+      },
+    ).trim();
+    process.stderr.write(`${name}: docker ${server}; server certificate SHA-256 ${h.serverCertSha256}\n`);
+    lines.push(`# ${name}`, ...exportLines(h.dockerHost, dir));
+  }
+
+  step("Done. To use a host from this shell:");
+  process.stdout.write(`${lines.join("\n")}\ndocker info\n`);
+}
+
+try {
+  main();
+} catch (e) {
+  process.stderr.write(`start: ${(e as Error).message}\n`);
+  process.exit(1);
+}

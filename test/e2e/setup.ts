@@ -1,0 +1,2 @@
+// Real hosts and the real engine: minutes, not milliseconds.
+jest.setTimeout(20 * 60 * 1000);
