@@ -1,0 +1,79 @@
+// npm run sandbox -- up [--hosts N] [--kind systemd|plain|mixed] | down | status [--json]
+import { KindRequest } from "./config";
+import { SandboxStatus, down, status, up } from "./lifecycle";
+
+const USAGE = `usage:
+  sandbox up [--hosts N] [--kind systemd|plain|mixed]   start hosts sbx1..sbxN (default 2, systemd)
+  sandbox down                                          stop and remove every sandbox host
+  sandbox status [--json]                               list hosts, SSH commands, docker state
+Runs as root on Linux. State: /var/lib/docker-tls-sandbox.`;
+
+interface Args {
+  command: string;
+  hosts: number;
+  kind: KindRequest;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { command: argv[0] ?? "", hosts: 2, kind: "systemd", json: false };
+  for (let i = 1; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split("=", 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === "--hosts") args.hosts = Number(value());
+    else if (flag === "--kind") args.kind = value() as KindRequest;
+    else if (flag === "--json") args.json = true;
+    else throw new Error(`unknown argument: ${argv[i]}`);
+  }
+  return args;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+function printStatus(s: SandboxStatus): void {
+  if (s.hosts.length === 0) {
+    console.log("no sandbox hosts (start some with: npm run sandbox -- up --hosts 2)");
+    return;
+  }
+  const rows = [["NAME", "KIND", "ADDRESS", "DOCKER", "SSH"]];
+  for (const h of s.hosts) rows.push([h.name, h.kind, h.address, h.docker, h.running ? h.sshCommand : "(host down)"]);
+  console.log(table(rows));
+  console.log(`\nsudo user on every host: deploy (same key). State: ${s.stateDir}`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (line: string) => console.log(line);
+  switch (args.command) {
+    case "up":
+      printStatus(await up({ hosts: args.hosts, kind: args.kind, log }));
+      break;
+    case "down":
+      await down({ log });
+      break;
+    case "status": {
+      const s = await status();
+      if (args.json) console.log(JSON.stringify(s, null, 2));
+      else printStatus(s);
+      break;
+    }
+    default:
+      console.error(USAGE);
+      process.exitCode = args.command === "" || args.command === "help" || args.command === "--help" ? 0 : 2;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`sandbox: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
