@@ -36,7 +36,11 @@ const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
 const quoted = (v: unknown) => JSON.stringify(v);
 
 const name = (what: string) =>
-  z.string().regex(NAME, { error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)` });
+  z
+    .string()
+    .regex(NAME, {
+      error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)`,
+    });
 
 const address = z.string().refine((s) => isIp(s) || isDnsName(s), {
   error: (i) => `${quoted(i.input)} is not an IP address or DNS name`,
@@ -48,7 +52,10 @@ const port = z
   .int({ error: (i) => `${quoted(i.input)} is not a port number` })
   .min(1, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` })
   .max(65535, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` });
-const hours = z.number().int().positive({ error: (i) => `${quoted(i.input)} must be a positive whole number of hours` });
+const hours = z
+  .number()
+  .int()
+  .positive({ error: (i) => `${quoted(i.input)} must be a positive whole number of hours` });
 
 /** Settings of dockerd. Each host may override any of them under `hosts[i].daemon`. */
 const daemonFields = {
@@ -77,7 +84,8 @@ const daemonSchema = z.object(daemonFields).strict();
 const daemonOverrideSchema = z.object(daemonFields).partial().strict();
 export type DaemonSettings = z.infer<typeof daemonSchema>;
 
-export const DAEMON_DEFAULTS: DaemonSettings = {
+// Parsed, so that the defaults obey the same rules as the config.
+export const DAEMON_DEFAULTS: DaemonSettings = daemonSchema.parse({
   bindAddress: "0.0.0.0",
   port: 2376,
   keepUnixSocket: true,
@@ -88,7 +96,7 @@ export const DAEMON_DEFAULTS: DaemonSettings = {
   insecureRegistries: [],
   liveRestore: true,
   extra: {},
-};
+});
 
 const hostSchema = z
   .object({
@@ -101,7 +109,10 @@ const hostSchema = z
     /** Extra IP SANs of the server certificate. Default none. */
     ipAddresses: z.array(ipAddress).default([]),
     /** SSH user. Default `root`. */
-    user: z.string().regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` }).default("root"),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` })
+      .default("root"),
     /** SSH port. Default 22. */
     port: port.default(22),
     /** Run the remote commands through `sudo -n`. Default: true unless the user is root. */
@@ -132,7 +143,9 @@ const clientSchema = z
 const pkiSchema = z
   .object({
     /** Key algorithm of every key. Default `ECDSA-P256`. */
-    algorithm: z.enum(KEY_ALGORITHMS, { error: (i) => `${quoted(i.input)} is not one of ${KEY_ALGORITHMS.join(", ")}` }).default("ECDSA-P256"),
+    algorithm: z
+      .enum(KEY_ALGORITHMS, { error: (i) => `${quoted(i.input)} is not one of ${KEY_ALGORITHMS.join(", ")}` })
+      .default("ECDSA-P256"),
     /** Validity of the CAs, in hours. Default 87600 (10 years). */
     caValidityHours: hours.default(87600),
     /** Validity of server and client certificates, in hours. Default 8760 (1 year). */
@@ -160,8 +173,14 @@ const rawSchema = z
       names.forEach((n, i) => {
         if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [at, i, "name"], message: `${quoted(n)} is used twice` });
       });
-    dupes(c.hosts.map((h) => h.name), "hosts");
-    dupes(c.clients.map((h) => h.name), "clients");
+    dupes(
+      c.hosts.map((h) => h.name),
+      "hosts",
+    );
+    dupes(
+      c.clients.map((h) => h.name),
+      "clients",
+    );
     if (c.pki.leafValidityHours <= c.pki.renewBeforeHours) {
       ctx.addIssue({
         code: "custom",
@@ -181,7 +200,11 @@ const rawSchema = z
         ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: "is required with init: custom" });
       }
       if (h.init !== "custom" && h.restartCommand) {
-        ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: `only applies to init: custom (this host has init: ${h.init})` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["hosts", i, "restartCommand"],
+          message: `only applies to init: custom (this host has init: ${h.init})`,
+        });
       }
     });
     const checkDaemon = (d: z.infer<typeof daemonOverrideSchema>, at: (string | number)[]) => {

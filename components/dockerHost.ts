@@ -96,7 +96,8 @@ export class DockerHost extends pulumi.ComponentResource {
         const daemonJson = parseOriginalDaemonJson(h.name, original.daemonJson);
         const settings: HostFile[] = [{ path: DAEMON_JSON_PATH, mode: "0644", content: renderDaemonJson(daemonJson, h.daemon, h.init) }];
         if (h.init === "systemd") settings.push({ path: DROP_IN_PATH, mode: "0644", content: renderSystemdDropIn(original.execStart) });
-        if (h.init === "sysv") settings.push({ path: DEFAULT_DOCKER_PATH, mode: "0644", content: renderDefaultDocker(original.defaultDocker ?? "", h.daemon) });
+        if (h.init === "sysv")
+          settings.push({ path: DEFAULT_DOCKER_PATH, mode: "0644", content: renderDefaultDocker(original.defaultDocker ?? "", h.daemon) });
         return [
           { path: TLS_PATHS.clientCaBundle, mode: "0444", content: bundle },
           { path: TLS_PATHS.serverCert, mode: "0444", content: serverCert },

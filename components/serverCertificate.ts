@@ -32,7 +32,10 @@ export interface ServerCertificateArgs {
  * localhost/127.0.0.1 (so that a client on the host itself can verify it too). Sorted and
  * de-duplicated, so that reordering the config does not reissue the certificate.
  */
-export function serverSans(a: Pick<ServerCertificateArgs, "address" | "dnsNames" | "ipAddresses">): { dnsNames: string[]; ipAddresses: string[] } {
+export function serverSans(a: Pick<ServerCertificateArgs, "address" | "dnsNames" | "ipAddresses">): {
+  dnsNames: string[];
+  ipAddresses: string[];
+} {
   const all = [a.address, ...(a.dnsNames ?? []), ...(a.ipAddresses ?? []), "localhost", "127.0.0.1"];
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
   return {

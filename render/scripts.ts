@@ -52,7 +52,9 @@ export const sha256 = (s: string) => createHash("sha256").update(s, "utf8").dige
 export function renderUploadPayload(files: HostFile[]): string {
   return files
     .map((f) => {
-      const b64 = Buffer.from(f.content, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+      const b64 = Buffer.from(f.content, "utf8")
+        .toString("base64")
+        .replace(/.{1,76}/g, "$&\n");
       return `FILE\n${b64}END\n`;
     })
     .join("");

@@ -1,0 +1,488 @@
+/**
+ * The program for real: the Pulumi engine and plugins of the toolchain, the Automation API with a
+ * file:// backend in a temp dir, and two sandbox hosts: sbx1 (systemd, root) and sbx2 (no systemd,
+ * DOCKER_OPTS in /etc/default/docker, reached as the sudo user `deploy`).
+ *
+ * The cases share one stack and run in order, each starting from the state the previous one left:
+ * up from nothing, refusals, permissions and secrets, idempotence, client and setting changes, a
+ * rejected setting, and destroy. Daemon restarts are counted from dockerd's own log.
+ */
+import { execFile, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import * as sandbox from "../../sandbox";
+import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const PROGRAM_FILES = ["index.ts", "config.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
+
+interface Host {
+  name: string;
+  address: string;
+  kind: "systemd" | "plain";
+}
+
+let tmp: string;
+let stack: Stack;
+let hosts: Host[];
+let destroyed = false;
+let otherCa: { ca: string; cert: string; key: string };
+const originals = new Map<string, string>();
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** Runs a script on a host as root; returns stdout. */
+async function onHost(host: Host, script: string): Promise<string> {
+  return (await sandbox.runScriptOnHost(host.address, script)).stdout;
+}
+
+/** What destroy must put back: the managed files' hashes, /etc/docker's mode, the drop-in. */
+const ORIGINAL_STATE = `for f in /etc/docker/daemon.json /etc/default/docker /etc/systemd/system/docker.service.d/docker-tls.conf \\
+  /etc/docker/ca.pem /etc/docker/server-cert.pem /etc/docker/server-key.pem; do
+  if [ -e "$f" ]; then echo "$f $(sha256sum < "$f" | cut -c1-16) $(stat -c %a "$f")"; else echo "$f absent"; fi
+done
+echo "/etc/docker $(stat -c %a /etc/docker)"`;
+
+/** How many times dockerd has finished starting on a host, from its own log. */
+async function daemonStarts(host: Host): Promise<number> {
+  const log = host.kind === "systemd" ? "journalctl -u docker.service -o cat --no-pager" : "cat /var/log/docker.log";
+  return Number((await onHost(host, `${log} | grep -c 'Daemon has completed initialization' || true`)).trim());
+}
+
+async function allStarts(): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h.name, await daemonStarts(h)] as const)));
+}
+
+/** Restarts per host between two counts. */
+const restarts = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(hosts.map((h) => [h.name, after[h.name] - before[h.name]]));
+
+async function dockerdIdentity(host: Host): Promise<string> {
+  return (await onHost(host, `pid=$(cat /var/run/docker.pid); echo "$pid $(cut -d ' ' -f 22 /proc/$pid/stat)"`)).trim();
+}
+
+/** The docker CLI against a host with a bundle dir; resolves with exit code and output. */
+function dockerCli(host: Host, bundleDir: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "docker",
+      args,
+      {
+        env: {
+          ...process.env,
+          DOCKER_HOST: `tcp://${host.address}:2376`,
+          DOCKER_TLS_VERIFY: "1",
+          DOCKER_CERT_PATH: bundleDir,
+          DOCKER_CONTEXT: "",
+        },
+        timeout: 30_000,
+      },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+/** GET /version over TLS with the given material; resolves with the status or the error. */
+function tlsGet(
+  host: Host,
+  material: { ca: string; cert?: string; key?: string },
+): Promise<{ status?: number; body?: string; error?: string; sha256?: string; san?: string }> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      { host: host.address, port: 2376, path: "/version", ...material, servername: undefined, timeout: 15_000, agent: false },
+      (res) => {
+        let body = "";
+        const peer = (res.socket as import("tls").TLSSocket).getPeerCertificate();
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode, body, sha256: peer.fingerprint256, san: peer.subjectaltname }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (e) => resolve({ error: `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}` }));
+  });
+}
+
+function plainHttpGet(host: Host): Promise<{ status?: number; body?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: host.address, port: 2376, path: "/version", timeout: 15_000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (e) => resolve({ error: e.message }));
+  });
+}
+
+async function outputs(): Promise<StackOutputs> {
+  const out = await stack.outputs();
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value])) as unknown as StackOutputs;
+}
+
+/** Writes the bundle of `client` from the current outputs into a fresh dir. */
+async function bundleFor(client: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(tmp, `bundle-${client}-`));
+  writeBundle(await outputs(), client, dir);
+  return dir;
+}
+
+interface Run {
+  result: UpResult;
+  log: string;
+  /** URN suffixes (type::name) of resources replaced, created or updated. */
+  ops: { op: string; type: string; name: string }[];
+}
+
+async function up(): Promise<Run> {
+  let log = "";
+  const ops: Run["ops"] = [];
+  const result = await stack.up({
+    onOutput: (s) => (log += s),
+    onEvent: (e: EngineEvent) => {
+      const m = e.resOutputsEvent?.metadata;
+      if (m && m.op !== "same") ops.push({ op: m.op, type: m.type, name: m.urn.split("::").pop() ?? "" });
+    },
+  });
+  return { result, log, ops };
+}
+
+/** The stack's config: the sandbox hosts, the clients, and per-test changes. */
+async function configure(opts: { clients: string[]; hosts?: Record<string, Record<string, unknown>> }): Promise<void> {
+  const base: Record<string, Record<string, unknown>> = {
+    sbx1: { name: "sbx1", address: hosts[0].address, dnsNames: ["sbx1.sandbox.internal"], init: "systemd" },
+    sbx2: { name: "sbx2", address: hosts[1].address, user: sandbox.SUDO_USER, init: "sysv" },
+  };
+  const list = Object.entries(base).map(([name, h]) => ({ ...h, ...(opts.hosts?.[name] ?? {}) }));
+  await stack.setAllConfig({
+    "docker-tls:hosts": { value: JSON.stringify(list) },
+    "docker-tls:clients": { value: JSON.stringify(opts.clients.map((name) => ({ name }))) },
+  });
+}
+
+function makeOtherCa(dir: string): { ca: string; cert: string; key: string } {
+  const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  o([
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=other CA",
+    "-days",
+    "1",
+    "-keyout",
+    "ca-key.pem",
+    "-out",
+    "ca.pem",
+  ]);
+  o([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-subj",
+    "/CN=intruder",
+    "-keyout",
+    "key.pem",
+    "-out",
+    "req.pem",
+  ]);
+  fs.writeFileSync(path.join(dir, "ext.cnf"), "extendedKeyUsage=clientAuth\n");
+  o([
+    "x509",
+    "-req",
+    "-in",
+    "req.pem",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca-key.pem",
+    "-CAcreateserial",
+    "-days",
+    "1",
+    "-extfile",
+    "ext.cnf",
+    "-out",
+    "cert.pem",
+  ]);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
+  return { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-e2e-"));
+  otherCa = makeOtherCa(fs.mkdtempSync(path.join(tmp, "other-")));
+
+  const status = await sandbox.up({ hosts: 2, kind: "mixed" });
+  hosts = status.hosts.slice(0, 2).map((h) => ({ name: h.name, address: h.address, kind: h.kind as Host["kind"] }));
+  expect(hosts.map((h) => `${h.name}:${h.kind}`)).toEqual(["sbx1:systemd", "sbx2:plain"]);
+  for (const h of hosts) originals.set(h.name, await onHost(h, ORIGINAL_STATE));
+
+  // The program, in a temp dir of its own (stack settings are written next to Pulumi.yaml).
+  const work = path.join(tmp, "program");
+  fs.mkdirSync(work);
+  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(work, "Pulumi.yaml"));
+  for (const f of PROGRAM_FILES) fs.symlinkSync(path.join(ROOT, f), path.join(work, f));
+  fs.mkdirSync(path.join(tmp, "state"));
+
+  stack = await LocalWorkspace.createStack(
+    { stackName: "e2e", workDir: work },
+    { envVars: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test" } },
+  );
+  // The SSH key as a secret (the path a real stack takes), host keys pinned from known_hosts.
+  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
+  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  await configure({ clients: ["ci", "alice"] });
+});
+
+afterAll(async () => {
+  try {
+    if (stack && !destroyed) await stack.destroy();
+    if (stack) await stack.workspace.removeStack("e2e");
+  } finally {
+    await sandbox.down();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+
+let first: Run;
+let cmdlines: Record<string, string>;
+
+test("1. up from nothing: every host answers over TLS, the unix socket still works", async () => {
+  // Sample the command lines of every process on the hosts while the program runs.
+  const sampler = `touch /tmp/dtls-sampling; : > /tmp/dtls-cmdlines
+while [ -e /tmp/dtls-sampling ]; do
+  for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < "$f" 2>/dev/null; echo; done >> /tmp/dtls-cmdlines
+  sleep 0.2
+done
+sort -u /tmp/dtls-cmdlines; rm -f /tmp/dtls-cmdlines`;
+  const sampling = hosts.map((h) => sandbox.runScriptOnHost(h.address, sampler));
+  await new Promise((r) => setTimeout(r, 1000));
+  try {
+    first = await up();
+  } finally {
+    await Promise.all(hosts.map((h) => onHost(h, "rm -f /tmp/dtls-sampling")));
+  }
+  cmdlines = Object.fromEntries((await Promise.all(sampling)).map((r, i) => [hosts[i].name, r.stdout]));
+  expect(first.result.summary.result).toBe("succeeded");
+
+  const out = await outputs();
+  const ci = await bundleFor("ci");
+  for (const h of hosts) {
+    expect(out.dockerHosts[h.name].dockerHost).toBe(`tcp://${h.address}:2376`);
+    const version = await dockerCli(h, ci, ["version", "--format", "{{.Server.Version}}"]);
+    expect(version).toEqual({ code: 0, out: `${out.dockerHosts[h.name].dockerVersion}\n` });
+    const info = await dockerCli(h, ci, ["info", "--format", "{{.ServerVersion}} {{.OperatingSystem}}"]);
+    expect(info.code).toBe(0);
+    // The certificate the daemon serves is the one in the outputs.
+    const served = await tlsGet(h, { ca: out.caCertPem, cert: out.clientCertificates.ci.certPem, key: out.clientCertificates.ci.keyPem });
+    expect(served.status).toBe(200);
+    expect(served.sha256).toBe(out.dockerHosts[h.name].serverCertSha256);
+    const local = await onHost(h, "docker -H unix:///var/run/docker.sock info --format '{{.ServerVersion}}'");
+    expect(local.trim()).toBe(out.dockerHosts[h.name].dockerVersion);
+  }
+});
+
+test("2. refused: no client certificate, another CA's client, another CA for the server, plain HTTP", async () => {
+  const out = await outputs();
+  const ci = { cert: out.clientCertificates.ci.certPem, key: out.clientCertificates.ci.keyPem };
+  for (const h of hosts) {
+    expect((await tlsGet(h, { ca: out.caCertPem, ...ci })).status).toBe(200); // the control
+    const noCert = await tlsGet(h, { ca: out.caCertPem });
+    expect(noCert.status).toBeUndefined();
+    expect(noCert.error).toMatch(/certificate|ECONNRESET|socket hang up/i);
+    const intruder = await tlsGet(h, { ca: out.caCertPem, cert: otherCa.cert, key: otherCa.key });
+    expect(intruder.status).toBeUndefined();
+    expect(intruder.error).toMatch(/bad certificate|unknown ca|certificate|ECONNRESET/i);
+    const wrongServerCa = await tlsGet(h, { ca: otherCa.ca, ...ci });
+    expect(wrongServerCa.status).toBeUndefined();
+    expect(wrongServerCa.error).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify|self.signed/i);
+    const plain = await plainHttpGet(h);
+    expect(plain.status === 200 || /ApiVersion/.test(plain.body ?? "")).toBe(false);
+  }
+});
+
+test("3. file modes on the hosts; no private key in state, engine output or host command lines", async () => {
+  for (const h of hosts) {
+    const modes = await onHost(
+      h,
+      "stat -c '%n %a %U %G' /etc/docker /etc/docker/server-key.pem /etc/docker/server-cert.pem /etc/docker/ca.pem",
+    );
+    expect(modes.trim().split("\n")).toEqual([
+      "/etc/docker 700 root root",
+      "/etc/docker/server-key.pem 400 root root",
+      "/etc/docker/server-cert.pem 444 root root",
+      "/etc/docker/ca.pem 444 root root",
+    ]);
+  }
+  // Distinctive lines of every key involved: the servers' (read on the hosts), the clients', the SSH key.
+  const out = await outputs();
+  const keys = [
+    ...(await Promise.all(hosts.map((h) => onHost(h, "cat /etc/docker/server-key.pem")))),
+    ...Object.values(out.clientCertificates).map((c) => c.keyPem),
+    fs.readFileSync(sandbox.CLIENT_KEY, "utf8"),
+  ];
+  const needles = keys.flatMap((k) => k.split("\n").filter((l) => l.length >= 40 && !l.startsWith("-----")));
+  expect(needles.length).toBeGreaterThan(keys.length);
+
+  const stateFiles = execFileSync("find", [path.join(tmp, "state"), "-type", "f"])
+    .toString()
+    .trim()
+    .split("\n");
+  const haystacks: [string, string][] = [
+    ["engine output", first.log],
+    ...stateFiles.map((f) => [`state file ${f}`, fs.readFileSync(f, "latin1")] as [string, string]),
+    ...Object.entries(cmdlines).map(([h, c]) => [`command lines on ${h}`, c] as [string, string]),
+  ];
+  expect(cmdlines.sbx1.split("\n").length).toBeGreaterThan(10); // the sampler saw processes
+  for (const [what, text] of haystacks) {
+    expect({ what, plaintextKey: /PRIVATE KEY-----/.test(text) }).toEqual({ what, plaintextKey: false });
+    for (const n of needles) expect({ what, leaks: text.includes(n) }).toEqual({ what, leaks: false });
+  }
+});
+
+test("4. a second up changes nothing, runs no command and restarts no daemon", async () => {
+  const ids = await Promise.all(hosts.map(dockerdIdentity));
+  const starts = await allStarts();
+  const again = await up();
+  expect(again.result.summary.result).toBe("succeeded");
+  expect(Object.keys(again.result.summary.resourceChanges ?? {})).toEqual(["same"]);
+  expect(again.ops).toEqual([]);
+  expect(await Promise.all(hosts.map(dockerdIdentity))).toEqual(ids);
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 0 });
+});
+
+let survivorPid: string;
+
+test("5. adding a client: it works on every host; each daemon restarts once; containers survive", async () => {
+  // A container from a tiny image made on the host (no registry is reachable).
+  await onHost(
+    hosts[0],
+    `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - dtls-tiny:1 >/dev/null
+docker run -d --name survivor --network none dtls-tiny:1 /usr/bin/sleep infinity >/dev/null`,
+  );
+  survivorPid = (await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim();
+  expect(survivorPid).toMatch(/^true [1-9]\d*$/);
+
+  const starts = await allStarts();
+  await configure({ clients: ["ci", "alice", "bob"] });
+  const run = await up();
+  expect(run.result.summary.result).toBe("succeeded");
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 1 });
+  const bob = await bundleFor("bob");
+  for (const h of hosts) expect((await dockerCli(h, bob, ["version", "--format", "{{.Server.Version}}"])).code).toBe(0);
+  expect((await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim()).toBe(survivorPid);
+});
+
+test("6. removing a client: its bundle is refused on every host, the others keep working", async () => {
+  const alice = await bundleFor("alice");
+  for (const h of hosts) expect((await dockerCli(h, alice, ["version"])).code).toBe(0);
+  const starts = await allStarts();
+  await configure({ clients: ["ci", "bob"] });
+  const run = await up();
+  expect(run.result.summary.result).toBe("succeeded");
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 1 });
+  const ci = await bundleFor("ci");
+  const bob = await bundleFor("bob");
+  for (const h of hosts) {
+    const refused = await dockerCli(h, alice, ["version", "--format", "{{.Server.Version}}"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toMatch(/bad certificate|unknown certificate authority|certificate/i);
+    expect((await dockerCli(h, ci, ["version"])).code).toBe(0);
+    expect((await dockerCli(h, bob, ["version"])).code).toBe(0);
+  }
+  expect(Object.keys((await outputs()).clientCertificates).sort()).toEqual(["bob", "ci"]);
+});
+
+test("7. log-level for one host restarts that host only", async () => {
+  const starts = await allStarts();
+  await configure({ clients: ["ci", "bob"], hosts: { sbx1: { daemon: { logLevel: "debug" } } } });
+  const run = await up();
+  expect(run.result.summary.result).toBe("succeeded");
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 0 });
+  expect(JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json"))["log-level"]).toBe("debug");
+  expect(JSON.parse(await onHost(hosts[1], "cat /etc/docker/daemon.json"))["log-level"]).toBe("info");
+  expect((await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim()).toBe(survivorPid);
+});
+
+test("8. a changed SAN reissues that host's server certificate only", async () => {
+  const before = await outputs();
+  const starts = await allStarts();
+  await configure({
+    clients: ["ci", "bob"],
+    hosts: { sbx1: { daemon: { logLevel: "debug" } }, sbx2: { dnsNames: ["sbx2.sandbox.internal"] } },
+  });
+  const run = await up();
+  expect(run.result.summary.result).toBe("succeeded");
+  const reissued = run.ops.filter((o) => o.type.startsWith("tls:") && o.op !== "same").map((o) => o.name);
+  expect([...new Set(reissued)].sort()).toEqual(["server-sbx2-cert", "server-sbx2-csr"]);
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 1 });
+  const after = await outputs();
+  expect(after.dockerHosts.sbx1.serverCertSha256).toBe(before.dockerHosts.sbx1.serverCertSha256);
+  expect(after.dockerHosts.sbx2.serverCertSha256).not.toBe(before.dockerHosts.sbx2.serverCertSha256);
+  const served = await tlsGet(hosts[1], {
+    ca: after.caCertPem,
+    cert: after.clientCertificates.ci.certPem,
+    key: after.clientCertificates.ci.keyPem,
+  });
+  expect(served.san).toContain("DNS:sbx2.sandbox.internal");
+  expect(served.sha256).toBe(after.dockerHosts.sbx2.serverCertSha256);
+});
+
+test("9. a setting dockerd rejects: up fails naming the host and quoting its log; the daemon keeps its last good config", async () => {
+  const ci = await bundleFor("ci");
+  const good = { sbx1: { daemon: { logLevel: "debug" } }, sbx2: { dnsNames: ["sbx2.sandbox.internal"] } };
+  await configure({
+    clients: ["ci", "bob"],
+    hosts: {
+      sbx1: { daemon: { logLevel: "debug", extra: { "no-such-option": true } } },
+      sbx2: { dnsNames: ["sbx2.sandbox.internal"], daemon: { extra: { "no-such-option": true } } },
+    },
+  });
+  let error = "";
+  try {
+    await up();
+  } catch (e) {
+    error = String((e as Error).message);
+  }
+  for (const h of hosts) {
+    expect(error).toContain(`host ${h.name}: dockerd did not start with the new configuration`);
+    expect((await dockerCli(h, ci, ["version"])).code).toBe(0);
+    expect(await onHost(h, "cat /etc/docker/daemon.json")).not.toContain("no-such-option");
+  }
+  expect(error).toContain("Last lines of the daemon log");
+  expect(error).toMatch(/no-such-option/);
+
+  // Back to the good config: the hosts already run it, so nothing restarts.
+  const starts = await allStarts();
+  await configure({ clients: ["ci", "bob"], hosts: good });
+  expect((await up()).result.summary.result).toBe("succeeded");
+  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 0 });
+});
+
+test("10. destroy: each host back to its original files, dockerd running, nothing on 2376", async () => {
+  const result = await stack.destroy();
+  destroyed = true;
+  expect(result.summary.result).toBe("succeeded");
+  for (const h of hosts) {
+    expect(await onHost(h, ORIGINAL_STATE)).toBe(originals.get(h.name));
+    expect((await onHost(h, "docker -H unix:///var/run/docker.sock info --format '{{.ServerVersion}}'")).trim()).not.toBe("");
+    const listening = await onHost(h, "awk '$4 == \"0A\" && $2 ~ /:0948$/' /proc/net/tcp /proc/net/tcp6 | wc -l");
+    expect(listening.trim()).toBe("0");
+    expect((await tlsGet(h, { ca: otherCa.ca })).error).toMatch(/ECONNREFUSED/);
+  }
+});
