@@ -403,11 +403,12 @@ export function loadStackConfig(): Config {
     const v = cfg.getObject<unknown>(key);
     if (v !== undefined) raw[key] = v;
   }
+  // Pulumi.yaml gives these keys "" as default: empty means unset.
   for (const key of ["sshPrivateKeyPath", "sshKnownHostsPath"]) {
     const v = cfg.get(key);
-    if (v !== undefined) raw[key] = v;
+    if (v) raw[key] = v;
   }
   // Only the presence of the secret is checked here; index.ts reads it with requireSecret.
-  if (cfg.getSecret("sshPrivateKey") !== undefined) raw.sshPrivateKey = SECRET_PRESENT;
+  if (cfg.get("sshPrivateKey")) raw.sshPrivateKey = SECRET_PRESENT;
   return parseConfig(raw);
 }

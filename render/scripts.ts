@@ -157,7 +157,13 @@ export function parseOriginalDaemonJson(host: string, text: string | undefined):
  * Files no longer wanted are removed from the staging folder.
  */
 export function renderUploadScript(t: Pick<ScriptTarget, "host">): string {
-  return `${header(t)}mkdir -p /etc/docker "$STATE/next"
+  // This is the first step that touches the host: remember /etc/docker's mode before it becomes 0700.
+  return `${header(t)}if [ ! -e "$STATE/backup/etc-docker.mode" ]; then
+  mode=$(stat -c %a /etc/docker 2>/dev/null || echo 755)
+  mkdir -p "$STATE/backup"
+  echo "$mode" > "$STATE/backup/etc-docker.mode"
+fi
+mkdir -p /etc/docker "$STATE/next"
 chmod 0700 /etc/docker "$STATE" "$STATE/next"
 in="$STATE/next/.incoming"
 keep=" "
@@ -189,7 +195,8 @@ function daemonControl(t: ScriptTarget): string {
     custom: t.restartCommand ?? "false",
   };
   const alive: Record<InitKind, string> = {
-    systemd: `case "$(systemctl show -p ActiveState --value docker.service)" in active|activating|reloading) return 0 ;; esac; return 1`,
+    // While systemd waits to restart a failed dockerd it reports activating/auto-restart: that is down.
+    systemd: `case "$(systemctl show -p ActiveState --value docker.service):$(systemctl show -p SubState --value docker.service)" in activating:auto-restart) return 1 ;; active:*|activating:*|reloading:*) return 0 ;; esac; return 1`,
     sysv: `pid_alive`,
     custom: `pid_alive`,
   };
@@ -276,8 +283,7 @@ while read -r sum mode path; do
 done < "$manifest.new"
 mv -f "$manifest.new" "$manifest"
 
-# The host's originals, once per path, for destroy.
-[ -e "$STATE/backup/etc-docker.mode" ] || { mkdir -p "$STATE/backup"; stat -c %a /etc/docker > "$STATE/backup/etc-docker.mode"; }
+# The host's originals, once per path, for destroy (the upload step saved /etc/docker's mode).
 while read -r sum mode path; do
   [ -e "$STATE/backup/files$path" ] || [ -e "$STATE/backup/absent$path" ] || save_to "$STATE/backup" "$path"
 done < "$manifest"
@@ -301,8 +307,8 @@ mkdir -p "$STATE/prev"
 while read -r sum mode path; do save_to "$STATE/prev" "$path"; done < "$manifest"
 while read -r sum mode path; do install_file "$STATE/next/$sum" "$path" "$mode"; done < "$manifest"
 say "changed:$changed; restarting dockerd"
-restart_daemon || true
-if wait_daemon tls; then
+# A failed restart (systemctl reports it at once) needs no waiting; the sysv script may not report.
+if restart_daemon && wait_daemon tls; then
   say "dockerd restarted; listening with TLS on port $PORT"
   exit 0
 fi
@@ -317,7 +323,11 @@ $log"
 `;
 }
 
-/** Puts the host back as it was before the first run (destroy), and restarts dockerd on it. */
+/**
+ * Puts the host back as it was before the first run (destroy), and restarts dockerd on it.
+ * systemd: docker.socket is restarted too, as the stock unit goes back to `-H fd://`: while dockerd
+ * ran with its own listeners it replaced the socket file that docker.socket had bound.
+ */
 export function renderRestoreScript(t: ScriptTarget): string {
   return `${header(t)}${daemonControl(t)}
 [ -d "$STATE/backup" ] || { say "nothing to restore"; exit 0; }
@@ -325,7 +335,7 @@ restore_set "$STATE/backup"
 rmdir /etc/systemd/system/docker.service.d 2>/dev/null || true
 [ -f "$STATE/backup/etc-docker.mode" ] && chmod "$(cat "$STATE/backup/etc-docker.mode")" /etc/docker
 rm -rf "$STATE"
-restart_daemon || true
+${t.init === "systemd" ? "systemctl stop docker.service >/dev/null 2>&1 || true; systemctl restart docker.socket >/dev/null 2>&1 || true\n" : ""}restart_daemon || true
 wait_daemon any || fail "dockerd did not come back on the original configuration. Last lines of the daemon log:
 $(daemon_log)"
 say "original configuration restored; dockerd restarted"

@@ -201,6 +201,7 @@ describe("remote scripts", () => {
   test("the upload script stages what the payload holds, by content hash (run in a temp dir)", () => {
     const dir = execFileSync("mktemp", ["-d"]).toString().trim();
     const script = renderUploadScript({ host: "web1" }).replace(/\/etc\/docker/g, dir);
+    execFileSync("chmod", ["755", dir]);
     const files = [
       { path: "/x/a", mode: "0400", content: "secret key\n" },
       { path: "/x/b", mode: "0644", content: "y".repeat(500) },
@@ -211,6 +212,8 @@ describe("remote scripts", () => {
       `cd ${dir}/docker-tls/next && ls -A && stat -c %a . && cat ${sha256("secret key\n")}`,
     ]).toString();
     expect(staged).toBe([sha256("secret key\n"), sha256("y".repeat(500))].sort().join("\n") + "\n700\nsecret key\n");
+    // The original mode of the folder is kept for destroy, and the folder is now private.
+    expect(execFileSync("sh", ["-c", `cat ${dir}/docker-tls/backup/etc-docker.mode; stat -c %a ${dir}`]).toString()).toBe("755\n700\n");
     // A second upload without a file removes its staged copy.
     execFileSync("sh", ["-c", script], { input: renderUploadPayload(files.slice(1)) });
     expect(execFileSync("ls", ["-A", `${dir}/docker-tls/next`]).toString()).toBe(`${sha256("y".repeat(500))}\n`);
