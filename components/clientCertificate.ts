@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm } from "../config";
 import { CertificateAuthority } from "./certificateAuthority";
-import { leafKeyUsages, privateKeyArgs } from "./keys";
+import { issueLeafCertificate } from "./keys";
 
 export interface ClientCertificateArgs {
   /** The client's name: the CN of its certificate. */
@@ -49,29 +48,20 @@ export class ClientCertificate extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(algorithm), { parent: this });
-    const csr = new tls.CertRequest(
-      `${name}-csr`,
-      { privateKeyPem: key.privateKeyPem, subject: { commonName: args.clientName, organization } },
-      { parent: this },
-    );
-    const cert = new tls.LocallySignedCert(
-      `${name}-cert`,
-      {
-        certRequestPem: csr.certRequestPem,
-        caCertPem: issuer.certPem,
-        caPrivateKeyPem: issuer.privateKeyPem,
-        allowedUses: [...leafKeyUsages(algorithm), "client_auth"],
-        validityPeriodHours: args.validityHours ?? 8760,
-        earlyRenewalHours: args.renewBeforeHours ?? 720,
-      },
-      { parent: this },
-    );
+    const leaf = issueLeafCertificate(name, this, {
+      algorithm,
+      commonName: args.clientName,
+      organization,
+      issuer,
+      extendedUsage: "client_auth",
+      validityHours: args.validityHours ?? 8760,
+      renewBeforeHours: args.renewBeforeHours ?? 720,
+    });
 
-    this.certPem = cert.certPem;
-    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+    this.certPem = leaf.certPem;
+    this.privateKeyPem = leaf.privateKeyPem;
     this.issuerCertPem = issuer.certPem;
-    this.notAfter = cert.validityEndTime;
+    this.notAfter = leaf.notAfter;
     this.registerOutputs({
       certPem: this.certPem,
       privateKeyPem: this.privateKeyPem,

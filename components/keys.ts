@@ -1,5 +1,6 @@
-/** Shared by the certificate components: how a KeyAlgorithm maps to tls.PrivateKey arguments. */
-import type * as tls from "@pulumi/tls";
+/** Shared by the certificate components: key arguments, key usages, and issuing a leaf certificate. */
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm } from "../config";
 
 export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
@@ -13,4 +14,50 @@ export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
  */
 export function leafKeyUsages(algorithm: KeyAlgorithm): string[] {
   return algorithm.startsWith("RSA") ? ["digital_signature", "key_encipherment"] : ["digital_signature"];
+}
+
+export interface LeafCertificateArgs {
+  algorithm: KeyAlgorithm;
+  commonName: string;
+  organization: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  /** The issuer's certificate and key. */
+  issuer: { certPem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
+  /** The one extended key usage: a server certificate is never a client's, and the reverse. */
+  extendedUsage: "server_auth" | "client_auth";
+  validityHours: number;
+  renewBeforeHours: number;
+}
+
+/**
+ * A leaf certificate with its own key: `${name}-key`, `${name}-csr` and `${name}-cert`, children of
+ * `parent`. The CSR carries the subject and SANs; the issuer signs it for one purpose only.
+ */
+export function issueLeafCertificate(name: string, parent: pulumi.Resource, a: LeafCertificateArgs) {
+  const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(a.algorithm), { parent });
+  const csr = new tls.CertRequest(
+    `${name}-csr`,
+    {
+      privateKeyPem: key.privateKeyPem,
+      subject: { commonName: a.commonName, organization: a.organization },
+      dnsNames: a.dnsNames,
+      ipAddresses: a.ipAddresses,
+    },
+    { parent },
+  );
+  const cert = new tls.LocallySignedCert(
+    `${name}-cert`,
+    {
+      certRequestPem: csr.certRequestPem,
+      caCertPem: a.issuer.certPem,
+      caPrivateKeyPem: a.issuer.privateKeyPem,
+      allowedUses: [...leafKeyUsages(a.algorithm), a.extendedUsage],
+      validityPeriodHours: a.validityHours,
+      earlyRenewalHours: a.renewBeforeHours,
+      setSubjectKeyId: true,
+    },
+    { parent },
+  );
+  return { certPem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem), notAfter: cert.validityEndTime };
 }

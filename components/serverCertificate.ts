@@ -1,9 +1,8 @@
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm } from "../config";
 import { CertificateAuthority } from "./certificateAuthority";
-import { leafKeyUsages, privateKeyArgs } from "./keys";
+import { issueLeafCertificate } from "./keys";
 import { fingerprintSha256 } from "./fingerprint";
 
 export interface ServerCertificateArgs {
@@ -55,36 +54,21 @@ export class ServerCertificate extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:pki:ServerCertificate", name, {}, opts);
-    const algorithm = args.algorithm ?? "ECDSA-P256";
+    const leaf = issueLeafCertificate(name, this, {
+      algorithm: args.algorithm ?? "ECDSA-P256",
+      commonName: args.commonName,
+      organization: args.organization ?? "docker-tls",
+      ...serverSans(args),
+      issuer: args.ca,
+      extendedUsage: "server_auth",
+      validityHours: args.validityHours ?? 8760,
+      renewBeforeHours: args.renewBeforeHours ?? 720,
+    });
 
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(algorithm), { parent: this });
-    const csr = new tls.CertRequest(
-      `${name}-csr`,
-      {
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: args.commonName, organization: args.organization ?? "docker-tls" },
-        ...serverSans(args),
-      },
-      { parent: this },
-    );
-    const cert = new tls.LocallySignedCert(
-      `${name}-cert`,
-      {
-        certRequestPem: csr.certRequestPem,
-        caCertPem: args.ca.certPem,
-        caPrivateKeyPem: args.ca.privateKeyPem,
-        allowedUses: [...leafKeyUsages(algorithm), "server_auth"],
-        validityPeriodHours: args.validityHours ?? 8760,
-        earlyRenewalHours: args.renewBeforeHours ?? 720,
-        setSubjectKeyId: true,
-      },
-      { parent: this },
-    );
-
-    this.certPem = cert.certPem;
-    this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-    this.notAfter = cert.validityEndTime;
-    this.sha256 = cert.certPem.apply(fingerprintSha256);
+    this.certPem = leaf.certPem;
+    this.privateKeyPem = leaf.privateKeyPem;
+    this.notAfter = leaf.notAfter;
+    this.sha256 = leaf.certPem.apply(fingerprintSha256);
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, sha256: this.sha256 });
   }
 }

@@ -16,6 +16,7 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
+import { foreignClient } from "../support/openssl";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PROGRAM_FILES = ["index.ts", "config.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
@@ -164,66 +165,11 @@ async function configure(opts: { clients: string[]; hosts?: Record<string, Recor
   });
 }
 
-function makeOtherCa(dir: string): { ca: string; cert: string; key: string } {
-  const o = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  o([
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=other CA",
-    "-days",
-    "1",
-    "-keyout",
-    "ca-key.pem",
-    "-out",
-    "ca.pem",
-  ]);
-  o([
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=intruder",
-    "-keyout",
-    "key.pem",
-    "-out",
-    "req.pem",
-  ]);
-  fs.writeFileSync(path.join(dir, "ext.cnf"), "extendedKeyUsage=clientAuth\n");
-  o([
-    "x509",
-    "-req",
-    "-in",
-    "req.pem",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca-key.pem",
-    "-CAcreateserial",
-    "-days",
-    "1",
-    "-extfile",
-    "ext.cnf",
-    "-out",
-    "cert.pem",
-  ]);
-  const read = (f: string) => fs.readFileSync(path.join(dir, f), "utf8");
-  return { ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-e2e-"));
-  otherCa = makeOtherCa(fs.mkdtempSync(path.join(tmp, "other-")));
+  otherCa = foreignClient(fs.mkdtempSync(path.join(tmp, "other-")));
 
   const status = await sandbox.up({ hosts: 2, kind: "mixed" });
   hosts = status.hosts.slice(0, 2).map((h) => ({ name: h.name, address: h.address, kind: h.kind as Host["kind"] }));

@@ -3,11 +3,11 @@
  * are parented, what goes into certificates and remote commands, and what is secret. Behaviour on
  * real hosts is proven by the e2e suite.
  */
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { selfSigned } from "../support/openssl";
 
 interface Recorded {
   type: string;
@@ -18,28 +18,7 @@ interface Recorded {
 
 // A real certificate, so that fingerprints can be computed from the mocked outputs.
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-unit-"));
-execFileSync(
-  "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=mock",
-    "-days",
-    "1",
-    "-keyout",
-    path.join(tmp, "k.pem"),
-    "-out",
-    path.join(tmp, "c.pem"),
-  ],
-  { stdio: "pipe" },
-);
-const CERT = fs.readFileSync(path.join(tmp, "c.pem"), "utf8");
+const CERT = selfSigned(tmp, "mock", "mock").cert;
 const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMOCK-PRIVATE-KEY\n-----END EC PRIVATE KEY-----\n";
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----\n";
 fs.writeFileSync(path.join(tmp, "id"), SSH_KEY);
