@@ -36,11 +36,9 @@ const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
 const quoted = (v: unknown) => JSON.stringify(v);
 
 const name = (what: string) =>
-  z
-    .string()
-    .regex(NAME, {
-      error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)`,
-    });
+  z.string().regex(NAME, {
+    error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)`,
+  });
 
 const address = z.string().refine((s) => isIp(s) || isDnsName(s), {
   error: (i) => `${quoted(i.input)} is not an IP address or DNS name`,
