@@ -4,6 +4,7 @@
  * The seed deck's 8-step recipe, as resources: a CA (1), per host a key, CSR and certificate
  * signed by the CA (2-4), per client a key and certificate (5-6), the daemon started with TLS
  * (7, over SSH), and a client that proves it works (8). Configuration: see Pulumi.yaml.
+ * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config";
@@ -11,6 +12,7 @@ import { CertificateAuthority } from "./components/certificateAuthority";
 import { ClientCertificate } from "./components/clientCertificate";
 import { DockerHost } from "./components/dockerHost";
 import { EndpointCheck } from "./components/endpointCheck";
+import { HostAudit } from "./components/hostAudit";
 import { ServerCertificate } from "./components/serverCertificate";
 
 /** The program's own client identity for the endpoint checks; not one of the users' clients. */
@@ -70,6 +72,12 @@ const hosts = config.hosts.map((h) => {
     serverKeyPem: server.privateKeyPem,
     clientCaBundle,
   });
+  // Drift detection: a refresh inspects the host; `up --refresh` heals it (components/hostAudit.ts).
+  const audit = new HostAudit(
+    `audit-${h.name}`,
+    { host: h, sshPrivateKey, manifest: host.manifest, applyCommand: host.applyCommand, serverCertSha256: server.sha256 },
+    { dependsOn: [host.applied] },
+  );
   const check = new EndpointCheck(
     `check-${h.name}`,
     {
@@ -79,9 +87,10 @@ const hosts = config.hosts.map((h) => {
       clientKeyPem: checker.privateKeyPem,
       revision: host.manifest,
     },
-    { dependsOn: [host.applied] },
+    // After the audit: when it heals a drifted host, the endpoint is checked on the healed daemon.
+    { dependsOn: [host.applied, audit] },
   );
-  return { name: h.name, server, host, check };
+  return { name: h.name, server, host, audit, check };
 });
 
 /** The CA clients trust, as `ca.pem`. */

@@ -60,6 +60,8 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly applied: command.remote.Command;
   /** The hashes of the files in place: changes whenever the daemon was reconfigured. */
   readonly manifest: pulumi.Output<string>;
+  /** The apply step's command line (no secret in it; the manifest goes on its stdin): HostAudit heals with it. */
+  readonly applyCommand: string;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:DockerHost", name, {}, opts);
@@ -121,11 +123,12 @@ export class DockerHost extends pulumi.ComponentResource {
     );
 
     this.manifest = pulumi.unsecret(files.apply(renderManifest));
+    this.applyCommand = run(renderApplyScript(target));
     this.applied = new command.remote.Command(
       `${name}-apply`,
       {
         connection,
-        create: run(renderApplyScript(target)),
+        create: this.applyCommand,
         delete: run(renderRestoreScript(target)),
         stdin: this.manifest,
         logging: "stdoutAndStderr",

@@ -1,0 +1,231 @@
+/**
+ * npm run drift -- --stack NAME [--json] [--dir DIR] [--verbose]
+ *
+ * Whether every host of a stack still has what the stack gave it, for cron or CI. A
+ * `pulumi preview --refresh` through the Automation API: the refresh inspects each host (HostAudit,
+ * over SSH and over TLS from here), and the audits' engine events are reported, one line per host:
+ *
+ *   sbx1: clean
+ *   sbx2: DRIFT /etc/docker/server-key.pem mode 644 (want 400)
+ *   sbx3: UNREACHABLE cannot reach deploy@10.203.0.19:22 over SSH: …
+ *   heal with: npm run pulumi -- up --refresh --stack NAME
+ *
+ * Exit 0 when every host matches, 2 when something drifted (or a host is not deployed yet), 1 on
+ * an error: a host that cannot be inspected, or a stack that does not preview. Nothing is changed.
+ * --json prints the report as one JSON object instead; --dir is the project (default: this one);
+ * --verbose passes Pulumi's own output to stderr. The `dev` stack uses the sandbox backend and
+ * passphrase unless PULUMI_BACKEND_URL / PULUMI_CONFIG_PASSPHRASE say otherwise.
+ */
+import * as net from "net";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { DriftItem, Observed, compareAudit, containsUnknown, desiredOf } from "../components/hostAuditProvider";
+import { ROOT, parseArgs } from "./lib/run";
+import { sandboxEnv } from "./lib/stack";
+
+/** The type token of HostAudit's state resource. */
+export const AUDIT_TYPE = "pulumi-nodejs:dynamic/dockertls:HostAuditState";
+
+/** clean: matches; drift: differs; unreachable: could not be inspected; pending: in the config, not deployed yet. */
+export type HostStatus = "clean" | "drift" | "unreachable" | "pending";
+
+export interface HostReport {
+  host: string;
+  status: HostStatus;
+  /** What differs, per file attribute or setting (status drift). */
+  drift: DriftItem[];
+  /** Why the host could not be inspected (status unreachable). */
+  error?: string;
+}
+
+export interface DriftReport {
+  stack: string;
+  status: "clean" | "drift" | "error";
+  exitCode: 0 | 1 | 2;
+  hosts: HostReport[];
+  /** The command that heals, when something drifted. */
+  heal?: string;
+  /** Why the preview itself failed, if it did. */
+  error?: string;
+  /** Changes the preview plans to resources other than the audits (a config not applied yet). */
+  otherChanges: number;
+}
+
+/** What a preview's events say about one host's audit. */
+export interface AuditEvent {
+  host: string;
+  /** The step planned for the audit: same, replace (drift), create (not deployed), … */
+  op: string;
+  /** The audit's outputs after the refresh (for a resource in the state). */
+  outputs?: Record<string, unknown>;
+  /** The audit's inputs in the program (for a resource not in the state yet). */
+  inputs?: Record<string, unknown>;
+}
+
+type Metadata = NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
+
+/** The audits in a preview's engine events, one per host, and how many other resources would change. */
+export function auditsFromEvents(events: EngineEvent[]): { audits: AuditEvent[]; otherChanges: number } {
+  const byUrn = new Map<string, AuditEvent>();
+  let otherChanges = 0;
+  for (const e of events) {
+    const m: Metadata | undefined = e.resourcePreEvent?.metadata;
+    if (!m) continue;
+    if (m.type !== AUDIT_TYPE) {
+      if (!["same", "refresh", "read"].includes(m.op)) otherChanges++;
+      continue;
+    }
+    // The refresh step's own event, and the old half of a replacement, add nothing.
+    if (["refresh", "delete-replaced", "discard", "delete"].includes(m.op)) continue;
+    const outputs = m.old ? (m.old.outputs as Record<string, unknown>) : undefined;
+    const inputs = m.new?.inputs as Record<string, unknown> | undefined;
+    const host = String(outputs?.host ?? inputs?.host ?? m.urn.split("::").pop());
+    byUrn.set(m.urn, { host, op: m.op, outputs, inputs });
+  }
+  return { audits: [...byUrn.values()], otherChanges };
+}
+
+/**
+ * One host's status: its last observation (renewed by the refresh) against what the stack last
+ * wanted (the outputs of the last `up`; a config not applied yet is not drift of the host).
+ */
+export function hostReport(a: AuditEvent): HostReport {
+  if (!a.outputs) return { host: a.host, status: "pending", drift: [] };
+  const observed = a.outputs.observed as Observed | undefined;
+  const wanted = desiredOf(a.outputs);
+  if (!observed || observed.reachable === false) {
+    return { host: a.host, status: "unreachable", drift: [], error: observed?.error ?? "not inspected" };
+  }
+  if (containsUnknown(wanted)) return { host: a.host, status: "pending", drift: [] };
+  const drift = compareAudit(wanted, observed);
+  return { host: a.host, status: drift.length ? "drift" : "clean", drift };
+}
+
+/** The whole report and its exit code: 1 if anything is an error, else 2 if anything drifted, else 0. */
+export function buildReport(stack: string, unsorted: HostReport[], other: number, error?: string): DriftReport {
+  const hosts = [...unsorted].sort((a, b) => a.host.localeCompare(b.host));
+  const failed = error !== undefined || hosts.some((h) => h.status === "unreachable");
+  const drifted = hosts.some((h) => h.status === "drift" || h.status === "pending");
+  const report: DriftReport = {
+    stack,
+    status: failed ? "error" : drifted ? "drift" : "clean",
+    exitCode: failed ? 1 : drifted ? 2 : 0,
+    hosts,
+    otherChanges: other,
+  };
+  if (drifted) report.heal = `npm run pulumi -- up --refresh --stack ${stack}`;
+  if (error !== undefined) report.error = error;
+  return report;
+}
+
+/** The report for people: a line per host, then what to do. */
+export function renderText(r: DriftReport): string {
+  const lines = r.hosts.map((h) => {
+    switch (h.status) {
+      case "clean":
+        return `${h.host}: clean`;
+      case "drift":
+        return `${h.host}: DRIFT ${h.drift.map((d) => d.text).join("; ")}`;
+      case "unreachable":
+        return `${h.host}: UNREACHABLE ${h.error}`;
+      case "pending":
+        return `${h.host}: NOT DEPLOYED (in the configuration, not applied yet)`;
+    }
+  });
+  if (r.hosts.length === 0 && r.error === undefined) lines.push(`stack ${r.stack} has no host audits (run pulumi up once)`);
+  if (r.otherChanges > 0)
+    lines.push(`note: ${r.otherChanges} other resource change(s) pending: the configuration differs from the last pulumi up`);
+  if (r.error !== undefined) lines.push(`error: ${r.error}`);
+  if (r.heal) lines.push(`heal with: ${r.heal}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** The gist of a failed preview: the Automation API's message holds the whole CLI output; keep its diagnostics. */
+export function previewError(message: string): string {
+  const lines = message
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((l) => l.trim());
+  const start = lines.findIndex((l) => l === "Diagnostics:");
+  const diagnostics = lines
+    .slice(start + 1)
+    .filter((l) => l !== "" && !/^at /.test(l) && !/^Resources:|^\d+ (unchanged|errored)|^pulumi:pulumi:Stack \(/.test(l));
+  const picked = start >= 0 ? diagnostics.slice(0, 4) : lines.filter((l) => /error/i.test(l)).slice(0, 4);
+  return [...new Set(picked.map((l) => l.replace(/^error:\s*/, "")))].join(" / ") || message.slice(0, 500);
+}
+
+/** Resolves with why HOST:PORT does not accept a TCP connection, or undefined if it does. */
+export function tcpUnreachable(host: string, port: number, timeoutMs = 10_000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (why?: string) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer from ${host}:${port} within ${timeoutMs / 1000} s`));
+    socket.once("connect", () => done());
+    socket.once("error", (e: NodeJS.ErrnoException) => done(`${host}:${port}: ${e.code ?? e.message}`));
+  });
+}
+
+/** Runs the preview and builds the report. Throws only for a stack that cannot be selected. */
+export async function checkDrift(opts: {
+  stack: string;
+  dir: string;
+  envVars?: Record<string, string>;
+  onOutput?: (s: string) => void;
+}): Promise<DriftReport> {
+  const stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.dir }, { envVars: opts.envVars });
+  const events: EngineEvent[] = [];
+  let error: string | undefined;
+  try {
+    await stack.preview({ refresh: true, onEvent: (e) => events.push(e), onOutput: opts.onOutput, color: "never" });
+  } catch (e) {
+    error = previewError(String((e as Error).message ?? e));
+  }
+  const { audits, otherChanges } = auditsFromEvents(events);
+  const hosts = await Promise.all(
+    audits.map(async (a) => {
+      const r = hostReport(a);
+      // A host not deployed yet has had no refresh: at least say whether it can be reached.
+      if (r.status === "pending" && a.inputs) {
+        const c = a.inputs.connection as { host?: string; port?: number } | undefined;
+        const why = c?.host ? await tcpUnreachable(c.host, Number(c.port ?? 22)) : undefined;
+        if (why) return { ...r, status: "unreachable" as const, error: `cannot reach ${why} (not deployed yet)` };
+      }
+      return r;
+    }),
+  );
+  return buildReport(opts.stack, hosts, otherChanges, error);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2), ["json", "verbose"]);
+  const stackName = typeof args.stack === "string" ? args.stack : undefined;
+  if (!stackName) throw new Error("--stack NAME is required");
+  const dir = typeof args.dir === "string" ? path.resolve(args.dir) : ROOT;
+  const envVars: Record<string, string> = {};
+  if (stackName === "dev") {
+    const env = sandboxEnv();
+    for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) if (env[k] !== undefined) envVars[k] = env[k] as string;
+  }
+  let report: DriftReport;
+  try {
+    report = await checkDrift({ stack: stackName, dir, envVars, onOutput: args.verbose ? (s) => process.stderr.write(s) : undefined });
+  } catch (e) {
+    // The stack could not be selected (no such stack, no backend login, …): still one report.
+    report = buildReport(stackName, [], 0, previewError(String((e as Error).message ?? e)));
+  }
+  process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  return report.exitCode;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`drift: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

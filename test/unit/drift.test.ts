@@ -1,0 +1,542 @@
+/**
+ * Drift detection without hosts: what the audit expects (from DockerHost's manifest), how it reads
+ * dockerd's effective TLS settings, the inspection script (run here on temp files, a fake dockerd
+ * and a local port), the TLS probe (against local TLS servers), the comparison, the provider's diff,
+ * and the drift command's report. The real hosts are in test/e2e/drift.test.ts.
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import { X509Certificate, generateKeyPairSync } from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as tls from "tls";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { DAEMON_DEFAULTS, parseConfig } from "../../config";
+import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
+import { renderManifest } from "../../render/scripts";
+import { expectedFiles, expectedState, managedPaths } from "../../components/hostAudit";
+import {
+  AuditState,
+  Observed,
+  UNKNOWN,
+  compareAudit,
+  desiredOf,
+  effectiveTls,
+  flatten,
+  parseInspect,
+  probeTls,
+  provider,
+  renderInspectScript,
+} from "../../components/hostAuditProvider";
+import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
+import { selfSigned } from "../support/openssl";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-drift-unit-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
+const host = (over: Record<string, unknown> = {}) =>
+  parseConfig({ hosts: [{ name: "web1", address: "192.0.2.10", ...over }], sshPrivateKeyPath: "/id" }, () => SSH_KEY).hosts[0];
+
+const FILES = (init: "systemd" | "sysv") =>
+  managedPaths(init).map((p) => ({
+    path: p,
+    mode: p.endsWith("key.pem") ? "0400" : p.endsWith(".pem") ? "0444" : "0644",
+    content: `${p}\n`,
+  }));
+const FP = "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99";
+
+/** A host as wanted, and an observation that matches it. */
+function clean(init: "systemd" | "sysv" = "systemd"): { expected: AuditState; observed: Observed } {
+  const expected = expectedState(host({ init }), renderManifest(FILES(init)), FP);
+  const observed: Observed = JSON.parse(JSON.stringify({ ...expected, endpoint: "TLS; refused without a client certificate" }));
+  return { expected, observed };
+}
+
+describe("what an audit expects", () => {
+  test("the files of DockerHost's manifest, owned by root; dockerd with TLS on its port; the certificate served", () => {
+    const manifest = renderManifest(FILES("sysv"));
+    expect(expectedFiles(manifest)["/etc/docker/server-key.pem"]).toEqual({
+      sha256: manifest.match(/^(\S+) 400 \/etc\/docker\/server-key\.pem$/m)?.[1],
+      mode: "400",
+      owner: "root:root",
+    });
+    const e = expectedState(host({ init: "sysv", daemon: { port: 2377 } }), manifest, FP);
+    expect(Object.keys(e.files)).toEqual([
+      "/etc/default/docker",
+      "/etc/docker/ca.pem",
+      "/etc/docker/daemon.json",
+      "/etc/docker/server-cert.pem",
+      "/etc/docker/server-key.pem",
+    ]);
+    expect({ ...e, files: undefined }).toEqual({
+      files: undefined,
+      reachable: true,
+      running: true,
+      listening: true,
+      port: 2377,
+      tlsverify: true,
+      tlscacert: "/etc/docker/ca.pem",
+      tlscert: "/etc/docker/server-cert.pem",
+      tlskey: "/etc/docker/server-key.pem",
+      listeners: ["tcp://0.0.0.0:2377", "unix:///var/run/docker.sock"],
+      serverCertSha256: FP,
+      requireClientCert: true,
+    });
+    expect(managedPaths("systemd")).toContain("/etc/systemd/system/docker.service.d/docker-tls.conf");
+    expect(managedPaths("custom")).toHaveLength(4);
+  });
+
+  test("a manifest with other files than the audit knows is an error naming the host", () => {
+    expect(() => expectedState(host(), renderManifest(FILES("sysv")), FP)).toThrow(
+      /^host web1: the manifest lists .*\/etc\/default\/docker/,
+    );
+  });
+
+  test("flat inputs: each file under its path, each setting at the top, and back", () => {
+    const { expected } = clean();
+    const flat = flatten(expected);
+    expect(flat["/etc/docker/ca.pem"]).toEqual(expected.files["/etc/docker/ca.pem"]);
+    expect(flat.tlsverify).toBe(true);
+    expect(desiredOf({ ...flat, host: "web1", connection: {} })).toEqual(expected);
+  });
+});
+
+describe("dockerd's effective TLS settings", () => {
+  test("systemd: the flags of the drop-in, the rest from daemon.json", () => {
+    const config = renderDaemonJson({}, DAEMON_DEFAULTS, "systemd");
+    expect(effectiveTls(["/usr/sbin/dockerd", "--containerd=/run/containerd/containerd.sock"], config)).toEqual({
+      tlsverify: true,
+      tlscacert: "/etc/docker/ca.pem",
+      tlscert: "/etc/docker/server-cert.pem",
+      tlskey: "/etc/docker/server-key.pem",
+      listeners: ["tcp://0.0.0.0:2376", "unix:///var/run/docker.sock"],
+    });
+  });
+
+  test("sysv: DOCKER_OPTS flags, as the service script passes them", () => {
+    const argv = ["/usr/sbin/dockerd", "-p", "/var/run/docker.pid", ...dockerOptsFlags(DAEMON_DEFAULTS).join(" ").split(" ")];
+    expect(effectiveTls(argv, renderDaemonJson({}, DAEMON_DEFAULTS, "sysv"))).toEqual(
+      effectiveTls(["dockerd"], renderDaemonJson({}, DAEMON_DEFAULTS, "systemd")),
+    );
+  });
+
+  test("the stock unit, flag spellings, and a daemon.json that does not parse", () => {
+    expect(effectiveTls(["dockerd", "-H", "fd://", "--containerd=/x"], undefined)).toEqual({
+      tlsverify: false,
+      tlscacert: "",
+      tlscert: "",
+      tlskey: "",
+      listeners: ["fd://"],
+    });
+    const argv = [
+      "dockerd",
+      "-Htcp://0.0.0.0:2376",
+      "--host=unix:///run/d.sock",
+      "-H=tcp://[::]:2376",
+      "--tlsverify=false",
+      "--tlscert",
+      "/c.pem",
+    ];
+    expect(effectiveTls(argv, "{not json")).toEqual({
+      tlsverify: false,
+      tlscacert: "",
+      tlscert: "/c.pem",
+      tlskey: "",
+      listeners: ["tcp://0.0.0.0:2376", "tcp://[::]:2376", "unix:///run/d.sock"],
+    });
+    // Flags win over daemon.json (dockerd itself refuses both).
+    expect(effectiveTls(["dockerd", "--tlsverify"], '{"tlsverify": false, "tlskey": "/k.pem"}')).toMatchObject({
+      tlsverify: true,
+      tlskey: "/k.pem",
+    });
+  });
+});
+
+describe("the inspection script (run here: temp files, a fake dockerd, a local port)", () => {
+  let fake: ChildProcess | undefined;
+  let server: net.Server | undefined;
+  afterEach(() => {
+    fake?.kill();
+    server?.close();
+    fake = undefined;
+    server = undefined;
+  });
+
+  const listen = async (): Promise<number> => {
+    server = net.createServer();
+    await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+    return (server.address() as net.AddressInfo).port;
+  };
+
+  test("hashes, modes and owners; dockerd's argv and config file; the listener", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, "inspect-"));
+    const a = path.join(dir, "a.pem");
+    const b = path.join(dir, "missing.json");
+    fs.writeFileSync(a, "secret key\n", { mode: 0o640 });
+    fs.chmodSync(a, 0o640);
+    const config = path.join(dir, "daemon.json");
+    fs.writeFileSync(config, JSON.stringify({ tlscacert: "/ca.pem", tlscert: "/cert.pem", tlskey: "/key.pem" }));
+    // A process named dockerd (a script: its comm is the script's name).
+    const dockerd = path.join(dir, "dockerd");
+    fs.writeFileSync(dockerd, "#!/bin/sh\nsleep 30\n", { mode: 0o755 });
+    fake = spawn(dockerd, ["-H", "tcp://0.0.0.0:9", "--tlsverify", `--config-file=${config}`], { stdio: "ignore" });
+    await new Promise((r) => setTimeout(r, 300));
+    const pidFile = path.join(dir, "docker.pid");
+    fs.writeFileSync(pidFile, `${fake.pid}\n`);
+    const port = await listen();
+
+    const script = renderInspectScript({ init: "sysv", port, files: { [a]: {}, [b]: {} } }).replace("/var/run/docker.pid", pidFile);
+    const out = execFileSync("sh", ["-c", script]).toString();
+    const owner = execFileSync("stat", ["-c", "%U:%G", a]).toString().trim();
+    const sha = execFileSync("sha256sum", [a]).toString().split(" ")[0];
+    expect(parseInspect(out, [a, b])).toEqual({
+      files: { [a]: { sha256: sha, mode: "640", owner }, [b]: { sha256: "-", mode: "-", owner: "-" } },
+      running: true,
+      listening: true,
+      tlsverify: true,
+      tlscacert: "/ca.pem",
+      tlscert: "/cert.pem",
+      tlskey: "/key.pem",
+      listeners: ["tcp://0.0.0.0:9"],
+    });
+
+    // No dockerd (the pid file names a process of another name, then nothing), no listener.
+    fs.writeFileSync(pidFile, `${process.pid}\n`);
+    const none = parseInspect(execFileSync("sh", ["-c", script.replace(`PORT=${port}`, "PORT=9")]).toString(), [a]);
+    expect(none).toMatchObject({ running: false, listening: false, tlsverify: false, listeners: [] });
+  });
+});
+
+describe("the TLS probe (local TLS servers)", () => {
+  const { cert, key } = selfSigned(fs.mkdtempSync(path.join(tmp, "tls-")), "server", "probe");
+  const fingerprint = new X509Certificate(cert).fingerprint256;
+
+  async function serve(requestCert: boolean, run: (port: number) => Promise<void>): Promise<void> {
+    const server = tls.createServer({ cert, key, requestCert, rejectUnauthorized: requestCert, ca: [cert] }, (s) => {
+      s.on("error", () => undefined);
+      s.once("data", () => s.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"));
+    });
+    server.on("tlsClientError", () => undefined);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      await run((server.address() as net.AddressInfo).port);
+    } finally {
+      server.close();
+    }
+  }
+
+  test("a server that demands a client certificate: its fingerprint, and requireClientCert", async () => {
+    await serve(true, async (port) => {
+      expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
+        serverCertSha256: fingerprint,
+        requireClientCert: true,
+        endpoint: expect.stringMatching(/^TLS; (refused|closed) without a client certificate$/),
+      });
+    });
+  });
+
+  test("a server that does not: it answers HTTP without a client certificate", async () => {
+    await serve(false, async (port) => {
+      expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
+        serverCertSha256: fingerprint,
+        requireClientCert: false,
+        endpoint: "TLS without a client certificate: HTTP 200",
+      });
+    });
+  });
+
+  test("plain TCP (no TLS), and nothing listening", async () => {
+    const plain = net.createServer((s) => s.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
+    const port = (plain.address() as net.AddressInfo).port;
+    try {
+      expect(await probeTls("127.0.0.1", port, 5000)).toMatchObject({ serverCertSha256: "", requireClientCert: false });
+    } finally {
+      plain.close();
+    }
+    expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
+      serverCertSha256: "",
+      requireClientCert: false,
+      endpoint: expect.stringMatching(new RegExp(`^port ${port}: ECONNREFUSED`)),
+    });
+  });
+});
+
+describe("comparing a host with what the stack wants", () => {
+  test("a matching host: no drift", () => {
+    const { expected, observed } = clean();
+    expect(compareAudit(expected, observed)).toEqual([]);
+  });
+
+  test("one item per file attribute, named as in the inputs and for people", () => {
+    const { expected, observed } = clean("sysv");
+    observed.files!["/etc/docker/server-key.pem"] = {
+      ...observed.files!["/etc/docker/server-key.pem"],
+      mode: "644",
+      owner: "deploy:deploy",
+    };
+    observed.files!["/etc/docker/daemon.json"] = { sha256: "0123456789abcdef0123456789abcdef", mode: "644", owner: "root:root" };
+    observed.files!["/etc/default/docker"] = { sha256: "-", mode: "-", owner: "-" };
+    expect(compareAudit(expected, observed)).toEqual([
+      {
+        key: '["/etc/default/docker"].sha256',
+        want: expected.files["/etc/default/docker"].sha256,
+        got: "-",
+        text: "/etc/default/docker missing",
+      },
+      {
+        key: '["/etc/docker/daemon.json"].sha256',
+        want: expected.files["/etc/docker/daemon.json"].sha256,
+        got: "0123456789abcdef0123456789abcdef",
+        text: `/etc/docker/daemon.json content changed (sha256 0123456789abcdef0123456…, want ${expected.files["/etc/docker/daemon.json"].sha256.slice(0, 23)}…)`,
+      },
+      { key: '["/etc/docker/server-key.pem"].mode', want: "400", got: "644", text: "/etc/docker/server-key.pem mode 644 (want 400)" },
+      {
+        key: '["/etc/docker/server-key.pem"].owner',
+        want: "root:root",
+        got: "deploy:deploy",
+        text: "/etc/docker/server-key.pem owner deploy:deploy (want root:root)",
+      },
+    ]);
+  });
+
+  test("a stopped dockerd is one item (not also its listener, settings and certificate)", () => {
+    const { expected, observed } = clean();
+    Object.assign(observed, {
+      running: false,
+      listening: false,
+      tlsverify: false,
+      tlscacert: "",
+      listeners: [],
+      serverCertSha256: "",
+      requireClientCert: false,
+    });
+    expect(compareAudit(expected, observed).map((d) => d.text)).toEqual(["dockerd not running"]);
+    Object.assign(observed, { running: true, tlsverify: true, tlscacert: "/etc/docker/ca.pem", listeners: expected.listeners });
+    expect(compareAudit(expected, observed).map((d) => d.key)).toEqual(["listening"]);
+  });
+
+  test("dockerd without TLS: its settings, and the port serving no certificate to anyone", () => {
+    const { expected, observed } = clean("sysv");
+    Object.assign(observed, {
+      tlsverify: false,
+      tlscacert: "",
+      tlscert: "",
+      tlskey: "",
+      serverCertSha256: "",
+      requireClientCert: false,
+      endpoint: "port 2376: EPROTO wrong version number",
+    });
+    expect(compareAudit(expected, observed).map((d) => d.text)).toEqual([
+      "dockerd tlsverify false (want true)",
+      "dockerd tlscacert unset (want /etc/docker/ca.pem)",
+      "dockerd tlscert unset (want /etc/docker/server-cert.pem)",
+      "dockerd tlskey unset (want /etc/docker/server-key.pem)",
+      "port 2376 serves no TLS certificate (port 2376: EPROTO wrong version number)",
+      "port 2376 does not demand a client certificate",
+    ]);
+  });
+
+  test("another certificate served, other listeners", () => {
+    const { expected, observed } = clean();
+    observed.serverCertSha256 = FP.replace(/^AA/, "BB");
+    observed.listeners = ["fd://"];
+    expect(compareAudit(expected, observed).map((d) => d.text)).toEqual([
+      "dockerd listens on fd:// (want tcp://0.0.0.0:2376,unix:///var/run/docker.sock)",
+      "port 2376 serves certificate BB:BB:CC:DD:EE:FF:00:11… (want AA:BB:CC:DD:EE:FF:00:11…)",
+    ]);
+  });
+
+  test("a host that could not be inspected is one item: unreachable, with the reason", () => {
+    const { expected } = clean();
+    expect(compareAudit(expected, { reachable: false, error: "cannot reach root@192.0.2.10:22 over SSH: timed out" })).toEqual([
+      { key: "reachable", want: true, got: false, text: "unreachable: cannot reach root@192.0.2.10:22 over SSH: timed out" },
+    ]);
+    expect(compareAudit(expected, undefined)).toHaveLength(1);
+  });
+});
+
+describe("the provider's diff", () => {
+  const props = (over: Record<string, unknown> = {}) => {
+    const { expected, observed } = clean();
+    return {
+      ...flatten(expected),
+      host: "web1",
+      init: "systemd",
+      connection: { host: "192.0.2.10", port: 22, user: "root", sudo: false, hostKey: "", privateKey: "KEY" },
+      heal: { command: "sh -c 'apply'", manifest: "m" },
+      timeoutSeconds: 15,
+      observed,
+      ...over,
+    };
+  };
+  const news = (p: Record<string, unknown>) => Object.fromEntries(Object.entries(p).filter(([k]) => k !== "observed"));
+
+  test("no drift and the same inputs: no change", async () => {
+    expect(await provider.diff!("id", props(), news(props()))).toEqual({ changes: false });
+  });
+
+  test("drift on the host: a replacement (the heal runs as its create), keyed by what drifted", async () => {
+    const olds = props();
+    const o = olds.observed as Observed;
+    o.files!["/etc/docker/server-key.pem"] = { ...o.files!["/etc/docker/server-key.pem"], mode: "644" };
+    o.running = false;
+    expect(await provider.diff!("id", olds, news(props()))).toEqual({ changes: true, replaces: ["/etc/docker/server-key.pem", "running"] });
+    const unreachable = props({ observed: { reachable: false, error: "timed out" } });
+    expect(await provider.diff!("id", unreachable, news(props()))).toEqual({ changes: true, replaces: ["reachable"] });
+  });
+
+  test("a new desired state with a clean host: an update; unknowns in a preview: an update", async () => {
+    const n = news(props());
+    expect(await provider.diff!("id", props(), { ...n, "/etc/docker/ca.pem": { sha256: "new", mode: "444", owner: "root:root" } })).toEqual(
+      {
+        changes: true,
+      },
+    );
+    expect(await provider.diff!("id", props(), { ...n, serverCertSha256: UNKNOWN })).toEqual({ changes: true });
+    expect(await provider.diff!("id", props(), { ...n, connection: { ...(n.connection as object), port: 2222 } })).toEqual({
+      changes: true,
+    });
+  });
+
+  test("read of a host that does not answer: observed.reachable false with the reason, not an exception", async () => {
+    // Two ports of this machine that nothing listens on.
+    const ports = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<number>((resolve) => {
+            const s = net.createServer().listen(0, "127.0.0.1", () => {
+              const p = (s.address() as net.AddressInfo).port;
+              s.close(() => resolve(p));
+            });
+          }),
+      ),
+    );
+    const { privateKey } = generateKeyPairSync("ec", {
+      namedCurve: "prime256v1",
+      privateKeyEncoding: { type: "sec1", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const p = props({
+      connection: { host: "127.0.0.1", port: ports[0], user: "root", sudo: false, hostKey: "", privateKey },
+      port: ports[1],
+    });
+    const r = await provider.read!("web1-1", p);
+    const observed = r.props!.observed as Observed;
+    expect(observed).toMatchObject({ reachable: false, serverCertSha256: "", requireClientCert: false });
+    expect(observed.error).toMatch(new RegExp(`^cannot reach root@127\\.0\\.0\\.1:${ports[0]} over SSH: .*ECONNREFUSED`));
+    // The inputs a refresh leaves: the wanted state but `reachable: false`, so the diff names it.
+    expect(r.inputs).toMatchObject({ reachable: false, running: true, host: "web1" });
+    expect(r.inputs).not.toHaveProperty("observed");
+  });
+});
+
+describe("the drift command's report", () => {
+  const { expected, observed } = clean();
+  const outputs = (o: Observed) => ({ ...flatten(expected), host: "", observed: o });
+  const event = (
+    op: string,
+    name: string,
+    old?: Record<string, unknown>,
+    inputs?: Record<string, unknown>,
+    type = AUDIT_TYPE,
+  ): EngineEvent =>
+    ({
+      sequence: 0,
+      timestamp: 0,
+      resourcePreEvent: {
+        metadata: {
+          op,
+          urn: `urn:pulumi:s::docker-tls::dockertls:host:HostAudit$${type}::${name}`,
+          type,
+          old: old ? { outputs: old, inputs: {} } : undefined,
+          new: inputs ? { inputs, outputs: {} } : undefined,
+        },
+      },
+    }) as unknown as EngineEvent;
+
+  const drifted: Observed = { ...JSON.parse(JSON.stringify(observed)), running: false };
+  const events = [
+    event("refresh", "audit-sbx1-state", { ...outputs(observed), host: "sbx1" }),
+    event("same", "audit-sbx1-state", { ...outputs(observed), host: "sbx1" }, { host: "sbx1" }),
+    event("create-replacement", "audit-sbx2-state", { ...outputs(drifted), host: "sbx2" }, { host: "sbx2" }),
+    event("replace", "audit-sbx2-state", { ...outputs(drifted), host: "sbx2" }, { host: "sbx2" }),
+    event("delete-replaced", "audit-sbx2-state", { ...outputs(drifted), host: "sbx2" }),
+    event(
+      "same",
+      "audit-sbx3-state",
+      { ...outputs({ reachable: false, error: "cannot reach root@10.0.0.3:22 over SSH: timed out" }), host: "sbx3" },
+      {},
+    ),
+    event("create", "audit-sbx4-state", undefined, { host: "sbx4", connection: { host: "10.0.0.4", port: 22 } }),
+    event("update", "host-sbx1-apply", {}, {}, "command:remote:Command"),
+    event("same", "ca-key", {}, {}, "tls:index/privateKey:PrivateKey"),
+  ];
+
+  test("one entry per host from the preview's events; other changes counted", () => {
+    const { audits, otherChanges } = auditsFromEvents(events);
+    expect(audits.map((a) => `${a.host} ${a.op}`)).toEqual(["sbx1 same", "sbx2 replace", "sbx3 same", "sbx4 create"]);
+    expect(otherChanges).toBe(1);
+    expect(audits.map((a) => hostReport(a)).map((h) => `${h.host} ${h.status} ${h.drift.map((d) => d.key).join(",")}`)).toEqual([
+      "sbx1 clean ",
+      "sbx2 drift running",
+      "sbx3 unreachable ",
+      "sbx4 pending ",
+    ]);
+  });
+
+  test("exit codes: 0 clean, 2 drift (with the command that heals), 1 when a host is unreachable or the preview failed", () => {
+    const { audits } = auditsFromEvents(events);
+    const [h1, h2, h3, h4] = audits.map((a) => hostReport(a));
+    expect(buildReport("prod", [h1], 0)).toEqual({ stack: "prod", status: "clean", exitCode: 0, hosts: [h1], otherChanges: 0 });
+    expect(renderText(buildReport("prod", [h1], 0))).toBe("sbx1: clean\n");
+    const drift = buildReport("prod", [h1, h2], 0);
+    expect(drift).toMatchObject({ status: "drift", exitCode: 2, heal: "npm run pulumi -- up --refresh --stack prod" });
+    expect(renderText(drift)).toBe(
+      "sbx1: clean\nsbx2: DRIFT dockerd not running\nheal with: npm run pulumi -- up --refresh --stack prod\n",
+    );
+    expect(buildReport("prod", [h1, h4], 0).exitCode).toBe(2);
+    const unreachable = buildReport("prod", [h1, h2, h3], 2);
+    expect(unreachable).toMatchObject({ status: "error", exitCode: 1 });
+    expect(renderText(unreachable).split("\n")).toEqual([
+      "sbx1: clean",
+      "sbx2: DRIFT dockerd not running",
+      "sbx3: UNREACHABLE cannot reach root@10.0.0.3:22 over SSH: timed out",
+      "note: 2 other resource change(s) pending: the configuration differs from the last pulumi up",
+      "heal with: npm run pulumi -- up --refresh --stack prod",
+      "",
+    ]);
+    expect(buildReport("prod", [], 0, "error: no stack named prod")).toMatchObject({ exitCode: 1, error: "error: no stack named prod" });
+    expect(JSON.parse(JSON.stringify(drift)).hosts[1].drift[0]).toEqual({
+      key: "running",
+      want: true,
+      got: false,
+      text: "dockerd not running",
+    });
+  });
+
+  test("hosts in name order; a failed preview reported by its diagnostics", () => {
+    const { audits } = auditsFromEvents(events);
+    const [h1, h2] = audits.map((a) => hostReport(a));
+    expect(buildReport("prod", [h2, h1], 0).hosts.map((h) => h.host)).toEqual(["sbx1", "sbx2"]);
+    const cli = [
+      "code: 255",
+      " stdout: Previewing update (prod):",
+      "    pulumi:pulumi:Stack docker-tls-prod running error: Running program failed with an unhandled exception:",
+      "Diagnostics:",
+      "  pulumi:pulumi:Stack (docker-tls-prod):",
+      "    error: Running program '/x/index.ts' failed with an unhandled exception:",
+      "    ConfigError: invalid docker-tls configuration:",
+      '      - hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name',
+      "        at parseConfig (/x/config.ts:356:34)",
+      "Resources:",
+      "    1 errored",
+    ].join("\n");
+    expect(previewError(cli)).toBe(
+      "Running program '/x/index.ts' failed with an unhandled exception: / ConfigError: invalid docker-tls configuration: / " +
+        '- hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name',
+    );
+  });
+});
