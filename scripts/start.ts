@@ -10,20 +10,29 @@
 import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bundle";
 import { capture, run, step } from "./lib/run";
 import { SANDBOX_BACKEND, sandboxEnv, stackOutputs } from "./lib/stack";
+import * as sandbox from "../sandbox";
 
 const STACK = "dev";
 const CLIENT = "ci";
 
-function main(): void {
+async function main(): Promise<void> {
   if (process.platform !== "linux" || process.getuid?.() !== 0) {
     throw new Error("the sandbox needs Linux and root (it creates network namespaces and containers); see README");
   }
 
   step("Sandbox hosts: sbx1 (systemd) and sbx2 (plain, DOCKER_OPTS)");
+  const wereUp = (await sandbox.status()).hosts.filter((h) => h.running).length >= 2;
   run("ts-node", ["sandbox/cli.ts", "up", "--hosts", "2", "--kind", "mixed"]);
 
   step(`Stack ${STACK} on ${SANDBOX_BACKEND}`);
   const env = sandboxEnv();
+  const stacks = JSON.parse(capture("pulumi", ["stack", "ls", "--json"], { env })) as { name: string; resourceCount?: number }[];
+  const existing = stacks.find((s) => s.name === STACK);
+  if (existing && (existing.resourceCount ?? 0) > 0 && !wereUp) {
+    // Fresh hosts: the state of the earlier sandbox describes hosts that no longer exist.
+    process.stderr.write(`the sandbox hosts are new: dropping the state of the earlier ${STACK} stack (its CA included)\n`);
+    run("pulumi", ["stack", "rm", "--yes", "--force", "--preserve-config", STACK], { env });
+  }
   run("pulumi", ["stack", "select", "--create", STACK], { env });
 
   step(`pulumi up --stack ${STACK}`);
@@ -53,9 +62,7 @@ function main(): void {
   process.stdout.write(`${lines.join("\n")}\ndocker info\n`);
 }
 
-try {
-  main();
-} catch (e) {
-  process.stderr.write(`start: ${(e as Error).message}\n`);
+main().catch((e: Error) => {
+  process.stderr.write(`start: ${e.message}\n`);
   process.exit(1);
-}
+});

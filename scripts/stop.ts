@@ -12,7 +12,7 @@ function main(): void {
   } catch (e) {
     // Without its hosts the stack cannot be destroyed; its state is then all that is left.
     process.stderr.write(`destroy failed (${(e as Error).message}); removing the stack's state only\n`);
-    run("pulumi", ["stack", "rm", "--yes", "--force", STACK], { env });
+    run("pulumi", ["stack", "rm", "--yes", "--force", "--preserve-config", STACK], { env });
   }
   step("Sandbox down");
   run("ts-node", ["sandbox/cli.ts", "down"]);
