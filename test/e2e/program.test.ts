@@ -15,32 +15,22 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
+import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
 import { foreignClient } from "../support/openssl";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PROGRAM_FILES = ["index.ts", "config.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
 
-interface Host {
-  name: string;
-  address: string;
-  kind: "systemd" | "plain";
-}
-
 let tmp: string;
 let stack: Stack;
-let hosts: Host[];
+let hosts: TestHost[];
 let destroyed = false;
 let otherCa: { ca: string; cert: string; key: string };
 const originals = new Map<string, string>();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** Runs a script on a host as root; returns stdout. */
-async function onHost(host: Host, script: string): Promise<string> {
-  return (await sandbox.runScriptOnHost(host.address, script)).stdout;
-}
 
 /** What destroy must put back: the managed files' hashes, /etc/docker's mode, the drop-in. */
 const ORIGINAL_STATE = `for f in /etc/docker/daemon.json /etc/default/docker /etc/systemd/system/docker.service.d/docker-tls.conf \\
@@ -49,26 +39,12 @@ const ORIGINAL_STATE = `for f in /etc/docker/daemon.json /etc/default/docker /et
 done
 echo "/etc/docker $(stat -c %a /etc/docker)"`;
 
-/** How many times dockerd has finished starting on a host, from its own log. */
-async function daemonStarts(host: Host): Promise<number> {
-  const log = host.kind === "systemd" ? "journalctl -u docker.service -o cat --no-pager" : "cat /var/log/docker.log";
-  return Number((await onHost(host, `${log} | grep -c 'Daemon has completed initialization' || true`)).trim());
-}
-
-async function allStarts(): Promise<Record<string, number>> {
-  return Object.fromEntries(await Promise.all(hosts.map(async (h) => [h.name, await daemonStarts(h)] as const)));
-}
-
-/** Restarts per host between two counts. */
-const restarts = (before: Record<string, number>, after: Record<string, number>) =>
-  Object.fromEntries(hosts.map((h) => [h.name, after[h.name] - before[h.name]]));
-
-async function dockerdIdentity(host: Host): Promise<string> {
+async function dockerdIdentity(host: TestHost): Promise<string> {
   return (await onHost(host, `pid=$(cat /var/run/docker.pid); echo "$pid $(cut -d ' ' -f 22 /proc/$pid/stat)"`)).trim();
 }
 
 /** The docker CLI against a host with a bundle dir; resolves with exit code and output. */
-function dockerCli(host: Host, bundleDir: string, args: string[]): Promise<{ code: number; out: string }> {
+function dockerCli(host: TestHost, bundleDir: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
     execFile(
       "docker",
@@ -90,7 +66,7 @@ function dockerCli(host: Host, bundleDir: string, args: string[]): Promise<{ cod
 
 /** GET /version over TLS with the given material; resolves with the status or the error. */
 function tlsGet(
-  host: Host,
+  host: TestHost,
   material: { ca: string; cert?: string; key?: string },
 ): Promise<{ status?: number; body?: string; error?: string; sha256?: string; san?: string }> {
   return new Promise((resolve) => {
@@ -108,7 +84,7 @@ function tlsGet(
   });
 }
 
-function plainHttpGet(host: Host): Promise<{ status?: number; body?: string; error?: string }> {
+function plainHttpGet(host: TestHost): Promise<{ status?: number; body?: string; error?: string }> {
   return new Promise((resolve) => {
     const req = http.get({ host: host.address, port: 2376, path: "/version", timeout: 15_000 }, (res) => {
       let body = "";
@@ -172,7 +148,7 @@ beforeAll(async () => {
   otherCa = foreignClient(fs.mkdtempSync(path.join(tmp, "other-")));
 
   const status = await sandbox.up({ hosts: 2, kind: "mixed" });
-  hosts = status.hosts.slice(0, 2).map((h) => ({ name: h.name, address: h.address, kind: h.kind as Host["kind"] }));
+  hosts = status.hosts.slice(0, 2).map((h) => ({ name: h.name, address: h.address, kind: h.kind as TestHost["kind"] }));
   expect(hosts.map((h) => `${h.name}:${h.kind}`)).toEqual(["sbx1:systemd", "sbx2:plain"]);
   for (const h of hosts) originals.set(h.name, await onHost(h, ORIGINAL_STATE));
 
@@ -303,13 +279,13 @@ test("3. file modes on the hosts; no private key in state, engine output or host
 
 test("4. a second up changes nothing, runs no command and restarts no daemon", async () => {
   const ids = await Promise.all(hosts.map(dockerdIdentity));
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   const again = await up();
   expect(again.result.summary.result).toBe("succeeded");
   expect(Object.keys(again.result.summary.resourceChanges ?? {})).toEqual(["same"]);
   expect(again.ops).toEqual([]);
   expect(await Promise.all(hosts.map(dockerdIdentity))).toEqual(ids);
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 0 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 0 });
 });
 
 let survivorPid: string;
@@ -324,11 +300,11 @@ docker run -d --name survivor --network none dtls-tiny:1 /usr/bin/sleep infinity
   survivorPid = (await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim();
   expect(survivorPid).toMatch(/^true [1-9]\d*$/);
 
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   await configure({ clients: ["ci", "alice", "bob"] });
   const run = await up();
   expect(run.result.summary.result).toBe("succeeded");
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 1 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 1, sbx2: 1 });
   const bob = await bundleFor("bob");
   for (const h of hosts) expect((await dockerCli(h, bob, ["version", "--format", "{{.Server.Version}}"])).code).toBe(0);
   expect((await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim()).toBe(survivorPid);
@@ -337,11 +313,11 @@ docker run -d --name survivor --network none dtls-tiny:1 /usr/bin/sleep infinity
 test("6. removing a client: its bundle is refused on every host, the others keep working", async () => {
   const alice = await bundleFor("alice");
   for (const h of hosts) expect((await dockerCli(h, alice, ["version"])).code).toBe(0);
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   await configure({ clients: ["ci", "bob"] });
   const run = await up();
   expect(run.result.summary.result).toBe("succeeded");
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 1 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 1, sbx2: 1 });
   const ci = await bundleFor("ci");
   const bob = await bundleFor("bob");
   for (const h of hosts) {
@@ -355,11 +331,11 @@ test("6. removing a client: its bundle is refused on every host, the others keep
 });
 
 test("7. log-level for one host restarts that host only", async () => {
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   await configure({ clients: ["ci", "bob"], hosts: { sbx1: { daemon: { logLevel: "debug" } } } });
   const run = await up();
   expect(run.result.summary.result).toBe("succeeded");
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 1, sbx2: 0 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 1, sbx2: 0 });
   expect(JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json"))["log-level"]).toBe("debug");
   expect(JSON.parse(await onHost(hosts[1], "cat /etc/docker/daemon.json"))["log-level"]).toBe("info");
   expect((await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim()).toBe(survivorPid);
@@ -367,7 +343,7 @@ test("7. log-level for one host restarts that host only", async () => {
 
 test("8. a changed SAN reissues that host's server certificate only", async () => {
   const before = await outputs();
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   await configure({
     clients: ["ci", "bob"],
     hosts: { sbx1: { daemon: { logLevel: "debug" } }, sbx2: { dnsNames: ["sbx2.sandbox.internal"] } },
@@ -376,7 +352,7 @@ test("8. a changed SAN reissues that host's server certificate only", async () =
   expect(run.result.summary.result).toBe("succeeded");
   const reissued = run.ops.filter((o) => o.type.startsWith("tls:") && o.op !== "same").map((o) => o.name);
   expect([...new Set(reissued)].sort()).toEqual(["server-sbx2-cert", "server-sbx2-csr"]);
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 1 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 1 });
   const after = await outputs();
   expect(after.dockerHosts.sbx1.serverCertSha256).toBe(before.dockerHosts.sbx1.serverCertSha256);
   expect(after.dockerHosts.sbx2.serverCertSha256).not.toBe(before.dockerHosts.sbx2.serverCertSha256);
@@ -414,10 +390,10 @@ test("9. a setting dockerd rejects: up fails naming the host and quoting its log
   expect(error).toMatch(/no-such-option/);
 
   // Back to the good config: the hosts already run it, so nothing restarts.
-  const starts = await allStarts();
+  const starts = await allStarts(hosts);
   await configure({ clients: ["ci", "bob"], hosts: good });
   expect((await up()).result.summary.result).toBe("succeeded");
-  expect(restarts(starts, await allStarts())).toEqual({ sbx1: 0, sbx2: 0 });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 0 });
 });
 
 test("10. destroy: each host back to its original files, dockerd running, nothing on 2376", async () => {

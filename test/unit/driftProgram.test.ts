@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretInput, plain } from "../support/mocks";
 import { managedPaths } from "../../components/hostAudit";
 import { SETTINGS } from "../../components/hostAuditProvider";
 import { selfSigned } from "../support/openssl";
@@ -72,15 +73,6 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecret = (v: unknown) => !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET_SIG;
-const plain = (v: unknown): unknown => {
-  if (isSecret(v)) return plain((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-};
 const byName = (name: string) => {
   const r = resources.find((x) => x.name === name);
   if (!r) throw new Error(`no resource ${name}; have ${resources.map((x) => x.name).join(", ")}`);
@@ -99,7 +91,7 @@ test("each host gets a HostAudit with its state resource", () => {
 test("the connection: the host's address, port, user, sudo and pinned key; the SSH key a secret", () => {
   for (const h of HOSTS) {
     const connection = byName(`audit-${h.name}-state`).inputs.connection as Record<string, unknown>;
-    expect(isSecret(connection) || isSecret(connection.privateKey)).toBe(true);
+    expect(isSecretInput(connection) || isSecretInput(connection.privateKey)).toBe(true);
     expect(plain(connection)).toEqual({
       host: h.address,
       port: h.port ?? 22,
@@ -134,7 +126,7 @@ test("what is wanted comes from DockerHost and the server certificate; healing i
 test("the serialized provider holds no secret and no key", () => {
   for (const h of HOSTS) {
     const serialized = byName(`audit-${h.name}-state`).inputs.__provider;
-    expect(isSecret(serialized)).toBe(false);
+    expect(isSecretInput(serialized)).toBe(false);
     expect(typeof serialized).toBe("string");
     expect(serialized as string).toContain("exports.handler");
     expect(serialized as string).not.toMatch(/MOCK-SSH-KEY|PRIVATE KEY-----\n/);

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { isSecretInput, plain } from "../support/mocks";
 import { selfSigned } from "../support/openssl";
 
 interface Recorded {
@@ -92,18 +93,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-// How the mock monitor records a secret input.
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecretInput = (v: unknown) => !!v && typeof v === "object" && (v as Record<string, unknown>)[SIG] === SECRET_SIG;
-/** The input with secret wrappers removed. */
-const plain = (v: unknown): unknown => {
-  if (isSecretInput(v)) return plain((v as { value: unknown }).value);
-  if (Array.isArray(v)) return v.map(plain);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-};
 
 const byName = (name: string) => {
   const r = resources.find((x) => x.name === name);
