@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // commandProvider implements the engine's resource provider protocol for the
@@ -62,6 +63,25 @@ func resourceToken(typ, urn string) string {
 		return string(u.Type())
 	}
 	return ""
+}
+
+// commandToken is the resource's token, or the error for a type this plugin does not serve.
+func commandToken(typ, urn string) (string, error) {
+	token := resourceToken(typ, urn)
+	if !isCommandResource(token) {
+		return "", unknownType(token)
+	}
+	return token, nil
+}
+
+// unmarshalOldsNews decodes the previous and the new inputs (Diff and Update).
+func unmarshalOldsNews(olds, news *structpb.Struct) (resource.PropertyMap, resource.PropertyMap, error) {
+	o, err := unmarshalProps(olds, "olds")
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := unmarshalProps(news, "news")
+	return o, n, err
 }
 
 func unknownType(token string) error {
@@ -115,9 +135,9 @@ func (p *commandProvider) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empt
 // ---- resources ----------------------------------------------------------------
 
 func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumirpc.CheckResponse, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
+	token, err := commandToken(req.GetType(), req.GetUrn())
+	if err != nil {
+		return nil, err
 	}
 	news, err := unmarshalProps(req.GetNews(), "news")
 	if err != nil {
@@ -141,15 +161,10 @@ func (p *commandProvider) Check(_ context.Context, req *pulumirpc.CheckRequest) 
 // update command). Secret markers alone are not a change: re-running a
 // command because a value became secret would be surprising.
 func (p *commandProvider) Diff(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
-	}
-	olds, err := unmarshalProps(req.GetOlds(), "olds")
-	if err != nil {
+	if _, err := commandToken(req.GetType(), req.GetUrn()); err != nil {
 		return nil, err
 	}
-	news, err := unmarshalProps(req.GetNews(), "news")
+	olds, news, err := unmarshalOldsNews(req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -216,9 +231,9 @@ func diffInputs(olds, news resource.PropertyMap) *pulumirpc.DiffResponse {
 }
 
 func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateRequest) (*pulumirpc.CreateResponse, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
+	token, err := commandToken(req.GetType(), req.GetUrn())
+	if err != nil {
+		return nil, err
 	}
 	inputs, err := unmarshalProps(req.GetProperties(), "properties")
 	if err != nil {
@@ -248,15 +263,11 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 }
 
 func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
-	}
-	olds, err := unmarshalProps(req.GetOlds(), "olds")
+	token, err := commandToken(req.GetType(), req.GetUrn())
 	if err != nil {
 		return nil, err
 	}
-	news, err := unmarshalProps(req.GetNews(), "news")
+	olds, news, err := unmarshalOldsNews(req.GetOlds(), req.GetNews())
 	if err != nil {
 		return nil, err
 	}
@@ -293,9 +304,9 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 }
 
 func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
+	token, err := commandToken(req.GetType(), req.GetUrn())
+	if err != nil {
+		return nil, err
 	}
 	// The state holds the inputs as they were at the last create/update,
 	// which is what the delete command should run with.
@@ -321,9 +332,8 @@ func (p *commandProvider) Delete(ctx context.Context, req *pulumirpc.DeleteReque
 // Read returns the state unchanged: a command has nothing to read back (the
 // same known gap as upstream, so `pulumi refresh` never changes a Command).
 func (p *commandProvider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
-	token := resourceToken(req.GetType(), req.GetUrn())
-	if !isCommandResource(token) {
-		return nil, unknownType(token)
+	if _, err := commandToken(req.GetType(), req.GetUrn()); err != nil {
+		return nil, err
 	}
 	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
 }
