@@ -6,6 +6,7 @@
  * field and, for hosts, the host: `hosts[2] (web3).address: "10.0.0.999" is not an IP address
  * or DNS name`. The keys are described in Pulumi.yaml.
  */
+import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -382,11 +383,9 @@ export function findHostKey(knownHosts: string, address: string, port: number): 
 
 function hashedMatch(entry: string, host: string): boolean {
   // OpenSSH HashKnownHosts: |1|base64(salt)|base64(HMAC-SHA1(salt, host)).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const crypto = require("crypto") as typeof import("crypto");
   const [, , salt, hash] = entry.split("|");
   if (!salt || !hash) return false;
-  const mac = crypto.createHmac("sha1", Buffer.from(salt, "base64")).update(host).digest("base64");
+  const mac = createHmac("sha1", Buffer.from(salt, "base64")).update(host).digest("base64");
   return mac === hash;
 }
 
