@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures toolchain/build.sh: a warm run (everything cached) and, with --cold, a cold build of
-# every binary (empty binary cache and empty Go build cache; the module cache is kept, so this
+# the engine (empty binary cache and empty Go build cache; the module cache is kept, so this
 # is the compile cost, not the download). Prints one line per measurement; the numbers measured
 # on this project's 2-core machines are in toolchain/README.md.
 set -euo pipefail
@@ -17,5 +17,5 @@ if [[ "${1:-}" == --cold ]]; then
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
   echo "cold: $(DOCKER_TLS_TOOLCHAIN=build GOCACHE="$scratch/gocache" DOCKER_TLS_CACHE="$scratch/cache" \
-    DOCKER_TLS_PULUMI_HOME="$scratch/home" secs bash "$here/build.sh") s for all six binaries and the plugin installs"
+    DOCKER_TLS_PULUMI_HOME="$scratch/home" secs bash "$here/build.sh") s for the engine, the GetPluginInfo checks and the plugin installs"
 fi

@@ -1,9 +1,10 @@
 /**
- * The toolchain for real: the engine built from source, the Node.js language host and the tls,
- * command and docker plugins, driving a tiny stack on a file:// backend against a dockerd that
- * this test starts. It fails if any plugin does not load or reports another version.
+ * The toolchain for real: the engine built from source, upstream's Node.js language host and
+ * upstream's tls, command and docker plugins (from the plugin directory, see toolchain/build.sh),
+ * driving a tiny stack on a file:// backend against a dockerd that this test starts. It fails if
+ * any plugin does not load, reports another version, or is not upstream's binary.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -88,6 +89,64 @@ test("pulumi and the plugins report the versions package.json pins", () => {
   expect(versions).toEqual(
     expect.objectContaining({ tls: pins["@pulumi/tls"], command: pins["@pulumi/command"], docker: pins["@pulumi/docker"] }),
   );
+});
+
+/** The directory build.sh takes plugin binaries from, as it resolves it. */
+const PLUGIN_DIR = process.env.DOCKER_TLS_PLUGIN_DIR ?? path.resolve(ROOT, "..", "shared", "upstream-plugins");
+const PULUMI_HOME = process.env.PULUMI_HOME ?? path.join(ROOT, ".pulumi-home");
+const reported = (kind: string, binary: string) =>
+  execFileSync("node", [path.join(ROOT, "toolchain", "plugin-info.js"), kind, binary])
+    .toString()
+    .trim()
+    .replace(/^v/, "");
+
+const upstream = fs.existsSync(PLUGIN_DIR) ? test : test.skip;
+
+upstream("the installed plugins and the language host are upstream's binaries from the plugin directory", () => {
+  for (const [name, pin] of [
+    ["tls", "@pulumi/tls"],
+    ["command", "@pulumi/command"],
+    ["docker", "@pulumi/docker"],
+  ]) {
+    const installed = path.join(PULUMI_HOME, "plugins", `resource-${name}-v${pins[pin]}`, `pulumi-resource-${name}`);
+    const ours = fs.readFileSync(installed);
+    expect(ours.equals(fs.readFileSync(path.join(PLUGIN_DIR, `pulumi-resource-${name}`)))).toBe(true);
+    expect(reported("resource", installed)).toBe(pins[pin]);
+  }
+  // The engine runs the language host found next to its own binary.
+  const bin = path.dirname(fs.realpathSync(execFileSync("which", ["pulumi"]).toString().trim()));
+  const langhost = path.join(bin, "pulumi-language-nodejs");
+  expect(fs.readFileSync(langhost).equals(fs.readFileSync(path.join(PLUGIN_DIR, "pulumi-language-nodejs")))).toBe(true);
+  expect(reported("language", langhost)).toMatch(/^3\.\d+\.\d+$/);
+  // No stand-in is left to build.
+  for (const dir of ["provider-tls", "provider-command", "provider-docker", "language-nodejs"]) {
+    expect(fs.existsSync(path.join(ROOT, "toolchain", dir))).toBe(false);
+  }
+});
+
+upstream("a plugin directory without the pinned plugin is a clear error naming it and how to install it", () => {
+  const dir = fs.mkdtempSync(path.join(tmp, "plugins-"));
+  for (const f of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-resource-tls"]) {
+    fs.symlinkSync(path.join(PLUGIN_DIR, f), path.join(dir, f));
+  }
+  // A binary under the wrong name reports another version than the pin: refused, not installed.
+  fs.symlinkSync(path.join(PLUGIN_DIR, "pulumi-resource-tls"), path.join(dir, "pulumi-resource-command"));
+  const env = {
+    ...process.env,
+    HOME: dir,
+    PULUMI_HOME: "",
+    DOCKER_TLS_PLUGIN_DIR: dir,
+    DOCKER_TLS_PULUMI_HOME: path.join(dir, "home"),
+    DOCKER_TLS_TOOLCHAIN: "build",
+    // Keep the engine cache, so that the engine is not built again.
+    DOCKER_TLS_CACHE: path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "docker-tls"),
+  };
+  const r = spawnSync("bash", [path.join(ROOT, "toolchain", "build.sh")], { env, encoding: "utf8" });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain(`no upstream command plugin ${pins["@pulumi/command"]}`);
+  expect(r.stderr).toContain(`pulumi-resource-command reports ${pins["@pulumi/tls"]}`);
+  expect(r.stderr).toContain(`pulumi plugin install resource command ${pins["@pulumi/command"]}`);
+  expect(fs.existsSync(path.join(dir, "home", "plugins", `resource-command-v${pins["@pulumi/command"]}`))).toBe(false);
 });
 
 test("a real up and destroy with tls, command and docker", async () => {
