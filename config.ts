@@ -21,6 +21,15 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 export const INIT_KINDS = ["systemd", "sysv", "custom"] as const;
 export type InitKind = (typeof INIT_KINDS)[number];
 
+/**
+ * SSH host key types that may be pinned, best first. The command provider offers the server only
+ * the pinned key's type (HostKeyAlgorithms = [key.Type()]), and for an RSA key that is `ssh-rsa`
+ * (SHA-1 signatures), which OpenSSH 8.8 and later refuse; DSA is older still. These are the types
+ * for which "only this one" still connects, and what findHostKey prefers from a known_hosts file.
+ */
+export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"] as const;
+export type HostKeyType = (typeof HOST_KEY_TYPES)[number];
+
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
 
@@ -35,6 +44,22 @@ const looksNumeric = (s: string) => /^[0-9.]+$/.test(s);
 const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
 
 const quoted = (v: unknown) => JSON.stringify(v);
+
+const keyType = (hostKey: string) => hostKey.trim().split(/\s+/)[0];
+const isPinnable = (type: string) => (HOST_KEY_TYPES as readonly string[]).includes(type);
+
+/** Why a host key of `type` cannot be pinned (it is not one of HOST_KEY_TYPES). */
+function unpinnableBecause(type: string): string {
+  if (type === "ssh-rsa") return "the command provider would offer only ssh-rsa (SHA-1) for it, which OpenSSH 8.8 and later refuse";
+  if (type === "ssh-dss") return "the command provider would offer only ssh-dss (DSA) for it, which OpenSSH 7.0 and later refuse";
+  // FIDO (sk-*) keys are user keys: ssh2, the drift audit's SSH client, cannot negotiate them as host keys.
+  if (type.startsWith("sk-"))
+    return "security-key types are not host key algorithms that the drift audit's SSH client (ssh2) can negotiate";
+  return `only ${HOST_KEY_TYPES.join(", ")} can be pinned`;
+}
+
+/** The command that prints the host's ed25519 key in the form `hostKey` takes. */
+const keyscanHint = (address: string, port: number) => `ssh-keyscan -t ed25519 -p ${port} ${address} | cut -d' ' -f2-`;
 
 const name = (what: string) =>
   z.string().regex(NAME, {
@@ -116,7 +141,10 @@ const hostSchema = z
     port: port.default(22),
     /** Run the remote commands through `sudo -n`. Default: true unless the user is root. */
     sudo: z.boolean().optional(),
-    /** Pinned SSH host key, as in known_hosts (`ssh-ed25519 AAAA…`). Default: from sshKnownHostsPath, else not checked. */
+    /**
+     * Pinned SSH host key, as in known_hosts (`ssh-ed25519 AAAA…`); ed25519 or ECDSA (see HOST_KEY_TYPES).
+     * Default: from sshKnownHostsPath, else not checked.
+     */
     hostKey: z
       .string()
       .regex(/^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-\S+) [A-Za-z0-9+/=]+( .*)?$/, {
@@ -130,7 +158,18 @@ const hostSchema = z
     /** Per-host overrides of `daemon`. Default none. */
     daemon: daemonOverrideSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((h, ctx) => {
+    // Here rather than in parseConfig, so that it is reported with the other hosts' problems.
+    const type = h.hostKey === undefined ? undefined : keyType(h.hostKey);
+    if (type !== undefined && !isPinnable(type)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["hostKey"],
+        message: `is an ${type} key; ${unpinnableBecause(type)}. Pin the host's ed25519 key instead: ${keyscanHint(h.address, h.port)}`,
+      });
+    }
+  });
 
 const clientSchema = z
   .object({
@@ -288,6 +327,9 @@ function describePath(issuePath: PropertyKey[], raw: unknown): string {
   return out || "(config)";
 }
 
+// Quoted only when needed, so that the usual paths read as typed.
+const shellWord = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
 const expandHome = (p: string) => (p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p);
 
 /**
@@ -323,10 +365,11 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
     problems.push(`${c.sshPrivateKey !== undefined ? "sshPrivateKey" : "sshPrivateKeyPath"}: is not a PEM or OpenSSH private key`);
   }
 
-  let knownHosts: string | undefined;
+  let knownHosts: { path: string; text: string } | undefined;
   if (c.sshKnownHostsPath !== undefined) {
     try {
-      knownHosts = readFile(expandHome(c.sshKnownHostsPath));
+      const knownHostsPath = expandHome(c.sshKnownHostsPath);
+      knownHosts = { path: knownHostsPath, text: readFile(knownHostsPath) };
     } catch (e) {
       problems.push(`sshKnownHostsPath: cannot read ${quoted(c.sshKnownHostsPath)}: ${(e as Error).message}`);
     }
@@ -335,9 +378,19 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
   const hosts: HostConfig[] = c.hosts.map((h, i) => {
     let hostKey = h.hostKey;
     if (hostKey === undefined && knownHosts !== undefined) {
-      hostKey = findHostKey(knownHosts, h.address, h.port);
+      hostKey = findHostKey(knownHosts.text, h.address, h.port);
+      const at = `hosts[${i}] (${h.name}).hostKey`;
+      const file = `sshKnownHostsPath ${quoted(c.sshKnownHostsPath)}`;
       if (hostKey === undefined) {
-        problems.push(`hosts[${i}] (${h.name}).hostKey: no key for ${h.address} in sshKnownHostsPath ${quoted(c.sshKnownHostsPath)}`);
+        problems.push(`${at}: no key for ${h.address} in ${file}`);
+      } else if (!isPinnable(keyType(hostKey))) {
+        // findHostKey returns such a key only when the file has nothing better for the host.
+        const type = keyType(hostKey);
+        problems.push(
+          `${at}: ${file} has only an ${type} key for ${h.address}; ${unpinnableBecause(type)}. ` +
+            `Add the host's ed25519 key to the file (ssh-keyscan -t ed25519 -p ${h.port} ${h.address} >> ${shellWord(knownHosts.path)}), ` +
+            `or pin it as hostKey: ${keyscanHint(h.address, h.port)}`,
+        );
       }
     }
     return {
@@ -367,18 +420,27 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
 
 /**
  * The key of `address` (at `port`) in a known_hosts file, as `type base64`, or undefined.
- * Plain, bracketed (`[host]:2222`) and hashed (`|1|salt|hash`) entries are understood.
+ * Plain, bracketed (`[host]:2222`) and hashed (`|1|salt|hash`) entries are understood;
+ * `@cert-authority` and `@revoked` lines are not host keys and are skipped.
+ *
+ * A host usually has several keys (ssh-keyscan writes one line per type, RSA often first). The
+ * best type of HOST_KEY_TYPES wins, since the pinned key's type is the only one offered to the
+ * server; an RSA, DSA or other key is returned only when the host has nothing better, so that
+ * the caller can say so.
  */
 export function findHostKey(knownHosts: string, address: string, port: number): string | undefined {
   const wanted = port === 22 ? address : `[${address}]:${port}`;
+  const rank = (type: string) => (isPinnable(type) ? HOST_KEY_TYPES.indexOf(type as HostKeyType) : HOST_KEY_TYPES.length);
+  let best: { type: string; key: string } | undefined;
   for (const line of knownHosts.split("\n")) {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 3 || fields[0].startsWith("#") || fields[0].startsWith("@")) continue;
     const [patterns, type, key] = fields;
     const matches = patterns.split(",").some((p) => (p.startsWith("|1|") ? hashedMatch(p, wanted) : p === wanted));
-    if (matches) return `${type} ${key}`;
+    // Strictly better only: among equals, the file's first line wins.
+    if (matches && (best === undefined || rank(type) < rank(best.type))) best = { type, key };
   }
-  return undefined;
+  return best && `${best.type} ${best.key}`;
 }
 
 function hashedMatch(entry: string, host: string): boolean {

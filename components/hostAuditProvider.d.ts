@@ -76,3 +76,5 @@ export function probeTls(
   timeoutMs: number,
 ): Promise<{ serverCertSha256: string; requireClientCert: boolean; endpoint: string }>;
 export function containsUnknown(v: unknown): boolean;
+/** The host key algorithms the audit's SSH client negotiates for a pinned key (`TYPE BASE64`); undefined when none is pinned. */
+export function hostKeyAlgorithms(hostKey: string | undefined): string[] | undefined;

@@ -258,6 +258,24 @@ function probeTls(address, port, timeoutMs) {
   });
 }
 
+/**
+ * The host key algorithms ssh2 may negotiate for a pinned key (`TYPE BASE64 [comment]`): only the
+ * pinned key's own, so that a server with several host keys shows that one (hostVerifier then
+ * compares its bytes) instead of the one ssh2 would prefer and a spurious mismatch. Undefined
+ * when nothing is pinned (ssh2's defaults). ed25519 and ECDSA algorithms are named like their
+ * key types; an RSA key (which config.ts refuses to pin) also signs with SHA-2 (RFC 8332), which
+ * is what OpenSSH 8.8 and later still accept. Other types go as they are: ssh2 refuses to connect
+ * with "Unsupported algorithm: TYPE", which says more than a mismatch would.
+ */
+function hostKeyAlgorithms(hostKey) {
+  const type = String(hostKey || "")
+    .trim()
+    .split(/\s+/)[0];
+  if (!type) return undefined;
+  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  return [type];
+}
+
 /** Runs COMMAND over SSH (stdin from INPUT); resolves with its exit code and output. */
 function sshExec(connection, command, input, timeoutMs) {
   const { Client } = require("ssh2");
@@ -288,7 +306,7 @@ function sshExec(connection, command, input, timeoutMs) {
       });
     });
     client.on("error", fail);
-    const pinned = connection.hostKey ? Buffer.from(String(connection.hostKey).split(/\s+/)[1] || "", "base64") : undefined;
+    const pinned = connection.hostKey ? Buffer.from(String(connection.hostKey).trim().split(/\s+/)[1] || "", "base64") : undefined;
     client.on("close", () => fail(new Error("connection closed")));
     client.connect({
       host: connection.host,
@@ -296,6 +314,7 @@ function sshExec(connection, command, input, timeoutMs) {
       username: connection.user,
       privateKey: connection.privateKey,
       readyTimeout: timeoutMs,
+      algorithms: pinned ? { serverHostKey: hostKeyAlgorithms(connection.hostKey) } : undefined,
       hostVerifier: pinned
         ? (key) => {
             hostKeyMismatch = !Buffer.from(key).equals(pinned);
@@ -492,4 +511,5 @@ module.exports = {
   renderInspectScript,
   probeTls,
   containsUnknown,
+  hostKeyAlgorithms,
 };

@@ -1,3 +1,4 @@
+import { createHmac } from "crypto";
 import { ConfigError, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -182,5 +183,108 @@ describe("parseConfig", () => {
       'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh2"',
       'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh2"',
     ]);
+  });
+});
+
+describe("host key types", () => {
+  // Shaped like the real lines (the provider parses them; these tests only need the type and the shape).
+  const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEd";
+  const P256 = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYP256";
+  const P384 = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQAAAAIbmlzdHAzODQP384";
+  const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQRsa";
+  const DSA = "ssh-dss AAAAB3NzaC1kc3MAAACBAPDsa";
+  const RSA_PROBLEM =
+    "is an ssh-rsa key; the command provider would offer only ssh-rsa (SHA-1) for it, which OpenSSH 8.8 and later refuse. " +
+    "Pin the host's ed25519 key instead: ssh-keyscan -t ed25519 -p 22 10.0.0.1 | cut -d' ' -f2-";
+  const withKey = (hostKey: string, over: Record<string, unknown> = {}) => {
+    const raw = base();
+    raw.hosts[0] = { ...raw.hosts[0], hostKey, ...over };
+    return raw;
+  };
+  const withKnownHosts = (lines: string[]) => {
+    files["/keys/kh-types"] = lines.join("\n") + "\n";
+    return { ...base(), sshKnownHostsPath: "/keys/kh-types" };
+  };
+
+  test("known_hosts: ed25519 wins over an earlier RSA line and an ECDSA line", () => {
+    const kh = [`10.0.0.1 ${RSA}`, `10.0.0.1 ${P256}`, `10.0.0.1 ${ED25519}`].join("\n");
+    expect(findHostKey(kh, "10.0.0.1", 22)).toBe(ED25519);
+  });
+
+  test("known_hosts: ECDSA wins over RSA and DSA, P-256 over P-384; equals keep the file's order", () => {
+    expect(findHostKey([`10.0.0.1 ${RSA}`, `10.0.0.1 ${DSA}`, `10.0.0.1 ${P384}`].join("\n"), "10.0.0.1", 22)).toBe(P384);
+    expect(findHostKey([`10.0.0.1 ${P384}`, `10.0.0.1 ${P256}`].join("\n"), "10.0.0.1", 22)).toBe(P256);
+    expect(findHostKey([`10.0.0.1 ${RSA}`, `10.0.0.1 ${DSA}`].join("\n"), "10.0.0.1", 22)).toBe(RSA);
+  });
+
+  test("known_hosts: the preference spans plain, listed, bracketed and hashed lines, and skips markers and comments", () => {
+    const salt = Buffer.from("0123456789abcdefghij");
+    const hashed = `|1|${salt.toString("base64")}|${createHmac("sha1", salt).update("[10.0.0.1]:2222").digest("base64")}`;
+    const kh = [
+      `# [10.0.0.1]:2222 ${ED25519}`,
+      `@revoked [10.0.0.1]:2222 ${ED25519}`,
+      `@cert-authority [10.0.0.1]:2222 ${ED25519}`,
+      `10.0.0.1 ${ED25519}`,
+      `web1,[10.0.0.1]:2222 ${RSA}`,
+      `${hashed} ${P256}`,
+    ].join("\n");
+    expect(findHostKey(kh, "10.0.0.1", 2222)).toBe(P256);
+    expect(findHostKey(kh, "10.0.0.1", 22)).toBe(ED25519);
+  });
+
+  test("known_hosts: the better key is what parseConfig pins", () => {
+    const c = parseConfig(
+      withKnownHosts([`10.0.0.1 ${RSA}`, `10.0.0.1 ${ED25519}`, `web2.example.com ${RSA}`, `web2.example.com ${P256}`]),
+      readFile,
+    );
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([ED25519, P256]);
+  });
+
+  test("known_hosts with only an RSA or DSA key for a host: an error per host, with the ssh-keyscan to run", () => {
+    expect(problems(withKnownHosts([`10.0.0.1 ${RSA}`, `web2.example.com ${DSA}`, `web2.example.com ${RSA}`]))).toEqual([
+      'hosts[0] (web1).hostKey: sshKnownHostsPath "/keys/kh-types" has only an ssh-rsa key for 10.0.0.1; ' +
+        "the command provider would offer only ssh-rsa (SHA-1) for it, which OpenSSH 8.8 and later refuse. " +
+        "Add the host's ed25519 key to the file (ssh-keyscan -t ed25519 -p 22 10.0.0.1 >> /keys/kh-types), " +
+        "or pin it as hostKey: ssh-keyscan -t ed25519 -p 22 10.0.0.1 | cut -d' ' -f2-",
+      'hosts[1] (web2).hostKey: sshKnownHostsPath "/keys/kh-types" has only an ssh-dss key for web2.example.com; ' +
+        "the command provider would offer only ssh-dss (DSA) for it, which OpenSSH 7.0 and later refuse. " +
+        "Add the host's ed25519 key to the file (ssh-keyscan -t ed25519 -p 22 web2.example.com >> /keys/kh-types), " +
+        "or pin it as hostKey: ssh-keyscan -t ed25519 -p 22 web2.example.com | cut -d' ' -f2-",
+    ]);
+  });
+
+  test("an RSA hostKey is an error naming the host, why, and the ssh-keyscan to run (with the host's port)", () => {
+    expect(problems(withKey(RSA))).toEqual([`hosts[0] (web1).hostKey: ${RSA_PROBLEM}`]);
+    expect(problems(withKey(`${RSA} root@web1`, { port: 2222 }))).toEqual([
+      `hosts[0] (web1).hostKey: ${RSA_PROBLEM.replace("-p 22", "-p 2222")}`,
+    ]);
+  });
+
+  test("a DSA hostKey is an error too, reported with the other hosts' problems", () => {
+    const raw = withKey(DSA);
+    raw.hosts[1].address = "10.0.0.999";
+    expect(problems(raw)).toEqual([
+      "hosts[0] (web1).hostKey: is an ssh-dss key; the command provider would offer only ssh-dss (DSA) for it, which OpenSSH 7.0 and later refuse. " +
+        "Pin the host's ed25519 key instead: ssh-keyscan -t ed25519 -p 22 10.0.0.1 | cut -d' ' -f2-",
+      'hosts[1] (web2).address: "10.0.0.999" is not an IP address or DNS name',
+    ]);
+  });
+
+  test("a security-key type is refused as a host key", () => {
+    expect(problems(withKey("sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t"))).toEqual([
+      expect.stringMatching(
+        /^hosts\[0\] \(web1\)\.hostKey: is an sk-ssh-ed25519@openssh\.com key; .*ssh-keyscan -t ed25519 -p 22 10\.0\.0\.1 /,
+      ),
+    ]);
+  });
+
+  test("ed25519 and ECDSA pins are accepted as given", () => {
+    for (const key of [ED25519, P256, P384, `${ED25519} root@web1`]) {
+      expect(parseConfig(withKey(key), readFile).hosts[0].hostKey).toBe(key);
+    }
+  });
+
+  test("a line of the wrong shape is still refused by its shape", () => {
+    expect(problems(withKey("ssh-ed25519"))).toEqual(['hosts[0] (web1).hostKey: is not an SSH public key line ("ssh-ed25519 AAAA…")']);
   });
 });
