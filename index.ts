@@ -86,6 +86,7 @@ const hosts = config.hosts.map((h) => {
       clientCertPem: checker.certPem,
       clientKeyPem: checker.privateKeyPem,
       revision: host.manifest,
+      healed: audit.observed,
     },
     // After the audit: when it heals a drifted host, the endpoint is checked on the healed daemon.
     { dependsOn: [host.applied, audit] },

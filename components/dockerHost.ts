@@ -72,7 +72,9 @@ export class DockerHost extends pulumi.ComponentResource {
       user: h.user,
       privateKey: pulumi.secret(args.sshPrivateKey),
       hostKey: h.hostKey,
-      // A host that is down fails the run in about a minute, not after the default ten dials.
+      // A host that is down fails the run in about a minute, not after the default ten dials. The
+      // command provider dials dialErrorLimit + 1 times, with a back-off between, and
+      // perDialTimeout bounds only the TCP connect of each dial (not the SSH handshake).
       dialErrorLimit: 4,
       perDialTimeout: 15,
     };

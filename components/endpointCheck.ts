@@ -14,6 +14,14 @@ export interface EndpointCheckArgs {
   clientKeyPem: pulumi.Input<string>;
   /** Changes whenever the daemon was reconfigured, so that the version is read again. */
   revision: pulumi.Input<string>;
+  /**
+   * An output of the host's audit (HostAudit.observed). The docker provider is configured only
+   * once it is known: the upstream provider pings the daemon when it is configured, and the engine
+   * does not configure a provider whose inputs are unknown. So in a preview where the audit will
+   * heal the host (or configure a new one), the check waits for that instead of failing against
+   * the broken endpoint, and in the update it pings the healed daemon.
+   */
+  healed: pulumi.Input<unknown>;
 }
 
 /**
@@ -63,7 +71,7 @@ export class EndpointCheck extends pulumi.ComponentResource {
     const provider = new docker.Provider(
       `${name}-provider`,
       {
-        host: args.dockerHost,
+        host: pulumi.all([args.dockerHost, args.healed]).apply(([host]) => host),
         caMaterial: args.caCertPem,
         certMaterial: args.clientCertPem,
         keyMaterial: pulumi.secret(args.clientKeyPem),

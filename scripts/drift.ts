@@ -22,6 +22,7 @@ import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { DriftItem, Observed, compareAudit, containsUnknown, desiredOf } from "../components/hostAuditProvider";
 import { ROOT, parseArgs } from "./lib/run";
 import { sandboxEnv } from "./lib/stack";
+import { clearDockerEnv } from "../environment";
 
 /** The type token of HostAudit's state resource. */
 export const AUDIT_TYPE = "pulumi-nodejs:dynamic/dockertls:HostAuditState";
@@ -64,6 +65,15 @@ export interface AuditEvent {
 
 type Metadata = NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
 
+/**
+ * A planned change of an endpoint check's docker provider whose inputs are not known yet: its
+ * configuration waits for its host's audit (see EndpointCheck), so a preview that heals a host
+ * (or deploys one) plans it too. It follows from that change and is not another one.
+ */
+function waitsForAudit(m: Metadata): boolean {
+  return m.type === "pulumi:providers:docker" && m.urn.includes("dockertls:host:EndpointCheck$") && containsUnknown(m.new?.inputs);
+}
+
 /** The audits in a preview's engine events, one per host, and how many other resources would change. */
 export function auditsFromEvents(events: EngineEvent[]): { audits: AuditEvent[]; otherChanges: number } {
   const byUrn = new Map<string, AuditEvent>();
@@ -72,7 +82,7 @@ export function auditsFromEvents(events: EngineEvent[]): { audits: AuditEvent[];
     const m: Metadata | undefined = e.resourcePreEvent?.metadata;
     if (!m) continue;
     if (m.type !== AUDIT_TYPE) {
-      if (!["same", "refresh", "read"].includes(m.op)) otherChanges++;
+      if (!["same", "refresh", "read"].includes(m.op) && !waitsForAudit(m)) otherChanges++;
       continue;
     }
     // The refresh step's own event, and the old half of a replacement, add nothing.
@@ -200,6 +210,8 @@ export async function checkDrift(opts: {
 }
 
 async function main(): Promise<number> {
+  // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
+  clearDockerEnv();
   const args = parseArgs(process.argv.slice(2), ["json", "verbose"]);
   const stackName = typeof args.stack === "string" ? args.stack : undefined;
   if (!stackName) throw new Error("--stack NAME is required");

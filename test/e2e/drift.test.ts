@@ -15,11 +15,10 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
+import { ROOT, programDir } from "../support/program";
 import { isSecretInput } from "../support/mocks";
 import type { DriftReport } from "../../scripts/drift";
 
-const ROOT = path.resolve(__dirname, "..", "..");
-const PROGRAM_FILES = ["index.ts", "config.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
 const STACK = "drift";
 const PASSPHRASE = "e2e-drift";
 
@@ -92,9 +91,7 @@ beforeAll(async () => {
   expect(hosts.map((h) => `${h.name}:${h.kind}`)).toEqual(["sbx1:systemd", "sbx2:plain"]);
 
   work = path.join(tmp, "program");
-  fs.mkdirSync(work);
-  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(work, "Pulumi.yaml"));
-  for (const f of PROGRAM_FILES) fs.symlinkSync(path.join(ROOT, f), path.join(work, f));
+  programDir(work);
   fs.mkdirSync(path.join(tmp, "state"));
   env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
 
@@ -253,12 +250,13 @@ describe.each(CASES.map((c, i) => [`${i + 2}. ${c.title}`, c] as const))("%s", (
     expect(text.stdout).toContain(`${other.name}: clean\n`);
     expect(text.stdout).toMatch(new RegExp(`^heal with: npm run pulumi -- up --refresh --stack ${STACK}$`, "m"));
 
-    // preview --refresh --expect-no-changes fails; only this host's audit has a diff, naming the file or setting.
+    // preview --refresh --expect-no-changes fails; only this host's audit has a diff, naming the file or setting
+    // (and its endpoint check's provider, whose configuration waits for the heal).
     const failed = await previewExpectingNoChanges();
     expect(failed).toBeDefined();
     const diffLines = (failed ?? "").split("\n").filter((l) => l.includes("[diff:"));
-    expect(diffLines.length).toBeGreaterThan(0);
-    for (const l of diffLines) expect(l).toContain(`audit-${host.name}-state`);
+    expect(diffLines.filter((l) => l.includes(`audit-${host.name}-state`)).length).toBeGreaterThan(0);
+    for (const l of diffLines) expect(l).toMatch(new RegExp(`audit-${host.name}-state|check-${host.name}-provider .*\\[diff: ~host\\]`));
     const firstKey = c.keys[0].startsWith("[") ? (JSON.parse(c.keys[0].slice(1, c.keys[0].indexOf("]"))) as string) : c.keys[0];
     expect(diffLines.join("\n")).toContain(firstKey);
 
@@ -297,8 +295,9 @@ test("9. a host that cannot be reached is reported as unreachable (exit 1), not 
     expect(text.stdout).toMatch(/^sbx2: UNREACHABLE cannot reach deploy@10\.203\.0\.19:22 over SSH: .+$/m);
     const failed = await previewExpectingNoChanges();
     const diffLines = (failed ?? "").split("\n").filter((l) => l.includes("[diff:"));
-    expect(diffLines.length).toBeGreaterThan(0);
-    for (const l of diffLines) expect(l).toMatch(/audit-sbx2-state .*\[diff: .*reachable\]/);
+    expect(diffLines.filter((l) => /audit-sbx2-state .*\[diff: .*reachable\]/.test(l)).length).toBeGreaterThan(0);
+    // Besides the audit, only sbx2's check provider, whose configuration waits for the audit.
+    for (const l of diffLines) expect(l).toMatch(/audit-sbx2-state .*\[diff: .*reachable\]|check-sbx2-provider .*\[diff: ~host\]/);
   } finally {
     await stack.importStack(saved);
   }

@@ -12,6 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { Server as SshServer, utils as sshUtils } from "ssh2";
 import { DAEMON_DEFAULTS, parseConfig } from "../../config";
 import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
 import { renderManifest } from "../../render/scripts";
@@ -24,6 +25,7 @@ import {
   desiredOf,
   effectiveTls,
   flatten,
+  hostKeyAlgorithms,
   parseInspect,
   probeTls,
   provider,
@@ -433,6 +435,59 @@ describe("the provider's diff", () => {
   });
 });
 
+describe("the audit's SSH host key", () => {
+  test("the algorithms offered for a pinned key: only its own (RSA: its SHA-2 signatures first); none pinned: ssh2's defaults", () => {
+    expect(hostKeyAlgorithms("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA root@web1")).toEqual(["ssh-ed25519"]);
+    for (const bits of [256, 384, 521]) expect(hostKeyAlgorithms(`ecdsa-sha2-nistp${bits} AAAA`)).toEqual([`ecdsa-sha2-nistp${bits}`]);
+    expect(hostKeyAlgorithms("ssh-rsa AAAA")).toEqual(["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"]);
+    expect(hostKeyAlgorithms("")).toBeUndefined();
+    expect(hostKeyAlgorithms(undefined)).toBeUndefined();
+  });
+
+  test("a server with ed25519 and ECDSA host keys shows the pinned ECDSA one (ssh2 alone would pick ed25519)", async () => {
+    const gen = (type: "ed25519" | "ecdsa") => sshUtils.generateKeyPairSync(type as "ecdsa", { bits: 256 });
+    const [ed25519, ecdsa, other] = [gen("ed25519"), gen("ecdsa"), gen("ecdsa")];
+    // Accepts anyone; answers every command as a host without dockerd would.
+    const server = new SshServer({ hostKeys: [ed25519.private, ecdsa.private] }, (client) => {
+      client.on("error", () => {});
+      client.on("authentication", (ctx) => ctx.accept());
+      client.on("session", (accept) =>
+        accept().on("exec", (acceptExec) => {
+          const stream = acceptExec();
+          stream.write("running no\nlistening no\n");
+          stream.exit(0);
+          stream.end();
+        }),
+      );
+    });
+    const sshPort = await new Promise<number>((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)),
+    );
+    // A port of this machine that nothing listens on, for the TLS probe.
+    const tlsPort = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const read = async (hostKey: string) => {
+      const { expected } = clean();
+      const connection = { host: "127.0.0.1", port: sshPort, user: "root", sudo: false, hostKey, privateKey: gen("ed25519").private };
+      const r = await provider.read!("web1-1", { ...flatten(expected), host: "web1", init: "systemd", connection, port: tlsPort });
+      return r.props!.observed as Observed;
+    };
+    try {
+      expect(await read(ecdsa.public)).toMatchObject({ reachable: true, running: false });
+      expect(await read(ed25519.public)).toMatchObject({ reachable: true, running: false });
+      const wrong = await read(other.public);
+      expect(wrong.reachable).toBe(false);
+      expect(wrong.error).toMatch(/over SSH: the host key does not match the pinned one$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("the drift command's report", () => {
   const { expected, observed } = clean();
   const outputs = (o: Observed) => ({ ...flatten(expected), host: "", observed: o });
@@ -485,6 +540,23 @@ describe("the drift command's report", () => {
       "sbx3 unreachable ",
       "sbx4 pending ",
     ]);
+  });
+
+  test("an endpoint check's provider waiting for its host's audit is not another change; a known new config is", () => {
+    const provider = (host: unknown) =>
+      ({
+        resourcePreEvent: {
+          metadata: {
+            op: "update",
+            urn: "urn:pulumi:s::docker-tls::dockertls:host:EndpointCheck$pulumi:providers:docker::check-sbx2-provider",
+            type: "pulumi:providers:docker",
+            old: { outputs: { host: "tcp://10.0.0.2:2376" }, inputs: {} },
+            new: { inputs: { host }, outputs: {} },
+          },
+        },
+      }) as unknown as EngineEvent;
+    expect(auditsFromEvents([...events, provider(UNKNOWN)]).otherChanges).toBe(1);
+    expect(auditsFromEvents([...events, provider("tcp://10.0.0.9:2376")]).otherChanges).toBe(2);
   });
 
   test("exit codes: 0 clean, 2 drift (with the command that heals), 1 when a host is unreachable or the preview failed", () => {
