@@ -14,13 +14,14 @@ import { DockerHost } from "./components/dockerHost";
 import { EndpointCheck } from "./components/endpointCheck";
 import { HostAudit } from "./components/hostAudit";
 import { ServerCertificate } from "./components/serverCertificate";
+import { dockerEnvWarnings } from "./environment";
 
 /** The program's own client identity for the endpoint checks; not one of the users' clients. */
 export const CHECK_CLIENT = "docker-tls-check";
 
 // Validation comes first: a bad value stops the run here, before any resource exists.
 const config = loadStackConfig();
-for (const w of config.warnings) pulumi.log.warn(w);
+for (const w of [...config.warnings, ...dockerEnvWarnings(process.env)]) pulumi.log.warn(w);
 
 const stack = pulumi.getStack();
 const pki = config.pki;

@@ -11,11 +11,14 @@ import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bun
 import { capture, run, step } from "./lib/run";
 import { SANDBOX_BACKEND, sandboxEnv, stackOutputs } from "./lib/stack";
 import * as sandbox from "../sandbox";
+import { clearDockerEnv } from "../environment";
 
 const STACK = "dev";
 const CLIENT = "ci";
 
 async function main(): Promise<void> {
+  // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
+  clearDockerEnv();
   if (process.platform !== "linux" || process.getuid?.() !== 0) {
     throw new Error("the sandbox needs Linux and root (it creates network namespaces and containers); see README");
   }

@@ -1,10 +1,13 @@
 /** npm run stop: destroys the `dev` stack (each host back to its original files), then the sandbox. */
 import { run, step } from "./lib/run";
 import { sandboxEnv } from "./lib/stack";
+import { clearDockerEnv } from "../environment";
 
 const STACK = "dev";
 
 function main(): void {
+  // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
+  clearDockerEnv();
   const env = sandboxEnv();
   step(`pulumi destroy --stack ${STACK}`);
   try {

@@ -16,11 +16,9 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
+import { programDir } from "../support/program";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
 import { foreignClient } from "../support/openssl";
-
-const ROOT = path.resolve(__dirname, "..", "..");
-const PROGRAM_FILES = ["index.ts", "config.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
 
 let tmp: string;
 let stack: Stack;
@@ -154,9 +152,7 @@ beforeAll(async () => {
 
   // The program, in a temp dir of its own (stack settings are written next to Pulumi.yaml).
   const work = path.join(tmp, "program");
-  fs.mkdirSync(work);
-  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(work, "Pulumi.yaml"));
-  for (const f of PROGRAM_FILES) fs.symlinkSync(path.join(ROOT, f), path.join(work, f));
+  programDir(work);
   fs.mkdirSync(path.join(tmp, "state"));
 
   stack = await LocalWorkspace.createStack(
@@ -183,6 +179,35 @@ afterAll(async () => {
 
 let first: Run;
 let cmdlines: Record<string, string>;
+
+test("0. an RSA host-key pin is a config error that says why, before any host is touched", async () => {
+  // The upstream command provider offers the server only the pinned key's type: for RSA that is
+  // ssh-rsa (SHA-1), which OpenSSH 8.8 and later refuse.
+  const keyFile = path.join(fs.mkdtempSync(path.join(tmp, "rsa-")), "key");
+  execFileSync("ssh-keygen", ["-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", keyFile]);
+  const rsa = fs.readFileSync(`${keyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+  await configure({ clients: ["ci", "alice"], hosts: { sbx1: { hostKey: rsa } } });
+  try {
+    let error = "";
+    try {
+      await up();
+    } catch (e) {
+      error = String((e as Error).message);
+    }
+    expect(error).toContain("hosts[0] (sbx1).hostKey");
+    expect(error).toMatch(/ssh-rsa/);
+    expect(error).toContain(`ssh-keyscan -t ed25519 -p 22 ${hosts[0].address}`);
+    // Nothing but the stack itself was created, and neither host was changed.
+    const resources = ((await stack.exportStack()).deployment.resources ?? []) as { type: string }[];
+    expect(resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    for (const h of hosts) {
+      expect(await onHost(h, ORIGINAL_STATE)).toBe(originals.get(h.name));
+      expect(await onHost(h, "[ -e /etc/docker/docker-tls ] && echo touched || echo untouched")).toBe("untouched\n");
+    }
+  } finally {
+    await configure({ clients: ["ci", "alice"] });
+  }
+});
 
 test("1. up from nothing: every host answers over TLS, the unix socket still works", async () => {
   // Sample the command lines of every process on the hosts while the program runs.
@@ -286,6 +311,25 @@ test("4. a second up changes nothing, runs no command and restarts no daemon", a
   expect(again.ops).toEqual([]);
   expect(await Promise.all(hosts.map(dockerdIdentity))).toEqual(ids);
   expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 0 });
+});
+
+test("4b. the docker CLI's variables set for Pulumi: the program warns, naming each", async () => {
+  // A user who exported the lines npm start prints, then runs pulumi directly (npm run pulumi
+  // clears them). The upstream docker provider would apply DOCKER_HOST over the host's endpoint.
+  const saved = { ...stack.workspace.envVars };
+  Object.assign(stack.workspace.envVars, { DOCKER_HOST: "tcp://127.0.0.1:9", DOCKER_CONTEXT: "elsewhere" });
+  let log = "";
+  try {
+    await stack.preview({ onOutput: (s) => (log += s) });
+  } catch (e) {
+    log += String((e as Error).message);
+  } finally {
+    for (const k of ["DOCKER_HOST", "DOCKER_CONTEXT"]) delete stack.workspace.envVars[k];
+    Object.assign(stack.workspace.envVars, saved);
+  }
+  expect(log).toMatch(/warning: DOCKER_HOST is set \("tcp:\/\/127\.0\.0\.1:9"\)/);
+  expect(log).toMatch(/warning: DOCKER_CONTEXT is set \("elsewhere"\)/);
+  expect(log).not.toMatch(/DOCKER_CERT_PATH is set|DOCKER_TLS_VERIFY is set/);
 });
 
 let survivorPid: string;
