@@ -473,12 +473,16 @@ describe("the audit's SSH host key", () => {
     const read = async (hostKey: string) => {
       const { expected } = clean();
       const connection = { host: "127.0.0.1", port: sshPort, user: "root", sudo: false, hostKey, privateKey: gen("ed25519").private };
-      const r = await provider.read!("web1-1", { ...flatten(expected), host: "web1", init: "systemd", connection, port: tlsPort });
+      // A generous timeout: on a loaded 2-core machine the handshakes can take seconds.
+      const props = { ...flatten(expected), host: "web1", init: "systemd", connection, port: tlsPort, timeoutSeconds: 60 };
+      const r = await provider.read!("web1-1", props);
       return r.props!.observed as Observed;
     };
+    // With the error, so that a failure says why.
+    const gist = (o: Observed) => ({ reachable: o.reachable, running: o.running, error: o.error });
     try {
-      expect(await read(ecdsa.public)).toMatchObject({ reachable: true, running: false });
-      expect(await read(ed25519.public)).toMatchObject({ reachable: true, running: false });
+      expect(gist(await read(ecdsa.public))).toEqual({ reachable: true, running: false, error: undefined });
+      expect(gist(await read(ed25519.public))).toEqual({ reachable: true, running: false, error: undefined });
       const wrong = await read(other.public);
       expect(wrong.reachable).toBe(false);
       expect(wrong.error).toMatch(/over SSH: the host key does not match the pinned one$/);
