@@ -90,7 +90,8 @@ beforeAll(async () => {
   // Let every registration and invoke finish.
   await value(program.dockerHosts as pulumi.Output<unknown>);
   await new Promise((r) => setTimeout(r, 100));
-});
+  // Compiling and running the whole program takes seconds, more than Jest's 5 s on a loaded 2-core machine.
+}, 60_000);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
