@@ -32,7 +32,6 @@ beforeAll(async () => {
     "unit",
     true,
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { EndpointCheck } = require("../../components/endpointCheck") as typeof import("../../components/endpointCheck");
   for (const [name, address] of [
     ["healing", "10.0.0.1"],
