@@ -187,20 +187,11 @@ describe("remote scripts", () => {
     expect(execFileSync("sh", ["-c", `eval ${shellQuote(remoteCommand("printf '%s' \"it's\"", false))}`]).toString()).toBe("it's");
   });
 
-  test("restart and log commands per init kind", () => {
-    const t = { host: "web1", port: 2376, waitSeconds: 30 };
-    expect(renderApplyScript({ ...t, init: "systemd" })).toContain("systemctl reset-failed docker.service");
-    expect(renderApplyScript({ ...t, init: "systemd" })).toContain("journalctl -u docker.service");
-    expect(renderApplyScript({ ...t, init: "sysv" })).toContain("service docker restart");
-    expect(renderApplyScript({ ...t, init: "sysv" })).toContain("tail -n 20 /var/log/docker.log");
-    expect(renderApplyScript({ ...t, init: "custom", restartCommand: "rc-service docker restart" })).toContain(
-      "restart_daemon() { rc-service docker restart; }",
-    );
-  });
-
-  test("the upload script stages what the payload holds, by content hash (run in a temp dir)", () => {
+  test("the upload script stages what the payload holds, by content hash (state in a temp dir)", () => {
     const dir = execFileSync("mktemp", ["-d"]).toString().trim();
-    const script = renderUploadScript({ host: "web1" }).replace(/\/etc\/docker/g, dir);
+    // Through the prelude's STATE; its parent (here dir) stands for /etc/docker.
+    const stateDir = `${dir}/docker-tls`;
+    const script = renderUploadScript({ host: "web1", stateDir });
     execFileSync("chmod", ["755", dir]);
     const files = [
       { path: "/x/a", mode: "0400", content: "secret key\n" },
@@ -217,6 +208,9 @@ describe("remote scripts", () => {
     // A second upload without a file removes its staged copy.
     execFileSync("sh", ["-c", script], { input: renderUploadPayload(files.slice(1)) });
     expect(execFileSync("ls", ["-A", `${dir}/docker-tls/next`]).toString()).toBe(`${sha256("y".repeat(500))}\n`);
+    // Unstage removes the staging folder of the same state dir, and nothing else.
+    execFileSync("sh", ["-c", renderUnstageScript({ host: "web1", stateDir })]);
+    expect(execFileSync("ls", ["-A", stateDir]).toString()).toBe("backup\n");
     execFileSync("rm", ["-rf", dir]);
   });
 });

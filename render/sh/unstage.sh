@@ -1,0 +1,3 @@
+# shellcheck shell=sh
+# Step unstage (destroy of upload): removes the staging folder.
+rm -rf "$STATE/next"

@@ -1,0 +1,232 @@
+// The host scripts as rendered from render/sh/: snapshots, so that a review shows the shell that
+// changed, and runs of the library and the steps against fake init tools and a temporary state dir.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { INIT_KINDS, InitKind } from "../../config";
+import {
+  parseProbe,
+  renderApplyScript,
+  renderLibrary,
+  renderManifest,
+  renderProbeScript,
+  renderRestoreScript,
+  renderUnstageScript,
+  renderUploadPayload,
+  renderUploadScript,
+  ScriptTarget,
+  sha256,
+} from "../../render/scripts";
+
+const target = (init: InitKind, over: Partial<ScriptTarget> = {}): ScriptTarget => ({
+  host: "web1",
+  init,
+  restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
+  port: 2376,
+  waitSeconds: 30,
+  ...over,
+});
+
+const render = {
+  probe: renderProbeScript,
+  upload: renderUploadScript,
+  apply: renderApplyScript,
+  restore: renderRestoreScript,
+  unstage: renderUnstageScript,
+} as const;
+const steps = Object.keys(render) as (keyof typeof render)[];
+
+const tmpDirs: string[] = [];
+const tmpDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-sh-"));
+  tmpDirs.push(d);
+  return d;
+};
+afterAll(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/**
+ * A folder of fake commands that log `name args…` to $FAKE_LOG and then run `body`, put first on
+ * PATH: the scripts find them instead of the machine's systemctl, service, journalctl…
+ */
+function fakeBin(tools: Record<string, string>): { env: NodeJS.ProcessEnv; log: () => string } {
+  const dir = tmpDir();
+  const logFile = path.join(dir, "calls.log");
+  fs.writeFileSync(logFile, "");
+  for (const [name, body] of Object.entries(tools)) {
+    fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "$FAKE_LOG"\n${body}\n`, { mode: 0o755 });
+  }
+  return {
+    env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, FAKE_LOG: logFile },
+    log: () => fs.readFileSync(logFile, "utf8"),
+  };
+}
+
+describe("snapshots of the rendered scripts", () => {
+  test.each(INIT_KINDS.flatMap((init) => steps.map((step) => [step, init] as const)))("%s/%s", (step, init) => {
+    expect(render[step](target(init))).toMatchSnapshot();
+  });
+});
+
+describe("a custom restart command ending in a # comment", () => {
+  const t = target("custom", { restartCommand: "service docker restart # ours" });
+
+  test.each(steps)("%s parses with POSIX sh (dash)", (step) => {
+    expect(() => execFileSync("sh", ["-n", "-c", render[step](t)], { stdio: "pipe" })).not.toThrow();
+  });
+
+  test("is run, and is no code of the script: the prelude quotes it", () => {
+    expect(renderApplyScript(t)).toContain(`RESTART_COMMAND='service docker restart # ours'\n`);
+    const fake = fakeBin({ service: "exit 0" });
+    const r = spawnSync("sh", ["-c", `${renderLibrary(t)}restart_daemon && echo restarted`], { env: fake.env });
+    expect(r.stdout.toString()).toBe("restarted\n");
+    expect(fake.log()).toBe("service docker restart\n");
+  });
+});
+
+describe("the library per init kind", () => {
+  const tools = {
+    systemctl: "exit 0",
+    service: "exit 0",
+    "rc-service": "exit 0",
+    journalctl: 'echo "journal"',
+    tail: 'echo "log file"',
+  };
+  const run = (t: ScriptTarget, body: string, tl: Record<string, string> = tools) => {
+    const fake = fakeBin(tl);
+    const r = spawnSync("sh", ["-c", `${renderLibrary(t)}${body}`], { env: fake.env });
+    return { status: r.status, stdout: r.stdout.toString(), calls: fake.log() };
+  };
+
+  test("systemd: daemon-reload, reset-failed and restart; the journal", () => {
+    expect(run(target("systemd"), "restart_daemon").calls).toBe(
+      "systemctl daemon-reload\nsystemctl reset-failed docker.service\nsystemctl restart docker.service\n",
+    );
+    expect(run(target("systemd"), "daemon_log")).toEqual({
+      status: 0,
+      stdout: "journal\n",
+      calls: "journalctl -u docker.service --no-pager -o cat -n 20\n",
+    });
+  });
+
+  test("systemd: a failed restart is reported even when daemon-reload went well", () => {
+    expect(run(target("systemd"), "restart_daemon", { systemctl: `[ "$1" != restart ]` }).status).toBe(1);
+  });
+
+  test("sysv: the service script; /var/log/docker.log", () => {
+    expect(run(target("sysv"), "restart_daemon").calls).toBe("service docker restart\n");
+    expect(run(target("sysv"), "daemon_log")).toEqual({ status: 0, stdout: "log file\n", calls: "tail -n 20 /var/log/docker.log\n" });
+  });
+
+  test("custom: the user's command, with its own quoting; the journal, else the log file", () => {
+    const t = target("custom", { restartCommand: `rc-service docker restart --note "it's ours"` });
+    expect(run(t, "restart_daemon").calls).toBe("rc-service docker restart --note it's ours\n");
+    expect(run(t, "daemon_log", { ...tools, journalctl: "exit 1" })).toEqual({
+      status: 0,
+      stdout: "log file\n",
+      calls: "journalctl -u docker.service --no-pager -o cat -n 20\ntail -n 20 /var/log/docker.log\n",
+    });
+    // A failing command is a failed restart (apply then rolls back).
+    expect(run(target("custom", { restartCommand: "exit 3" }), "restart_daemon").status).toBe(3);
+  });
+
+  test("systemd: activating/auto-restart is down; active or activating otherwise is up", () => {
+    const alive = (active: string, sub: string) =>
+      run(target("systemd"), "daemon_alive", {
+        systemctl: `case "$3" in ActiveState) echo ${active} ;; SubState) echo ${sub} ;; esac`,
+      }).status;
+    expect(alive("activating", "auto-restart")).toBe(1);
+    expect(alive("active", "running")).toBe(0);
+    expect(alive("activating", "start")).toBe(0);
+    expect(alive("reloading", "reload")).toBe(0);
+    expect(alive("failed", "failed")).toBe(1);
+  });
+
+  test("the TLS port is read from the kernel's socket tables", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      expect(run(target("sysv", { port }), "listening").status).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(run(target("sysv", { port }), "listening").status).toBe(1);
+  });
+});
+
+describe("steps run against a temporary state dir", () => {
+  test("probe: reads the backup, not the live files, once there is one", () => {
+    const state = path.join(tmpDir(), "docker-tls");
+    fs.mkdirSync(path.join(state, "backup/files/etc/docker"), { recursive: true });
+    fs.writeFileSync(path.join(state, "backup/files/etc/docker/daemon.json"), '{"data-root":"/srv"}\n');
+    fs.mkdirSync(path.join(state, "backup/absent/etc/default"), { recursive: true });
+    fs.writeFileSync(path.join(state, "backup/absent/etc/default/docker"), "");
+    // init custom: no init system is required; a systemctl that knows no docker unit.
+    const fake = fakeBin({ dockerd: "exit 0", systemctl: "exit 1" });
+    const out = execFileSync("sh", ["-c", renderProbeScript({ host: "web1", init: "custom", stateDir: state })], { env: fake.env });
+    expect(parseProbe(out.toString())).toEqual({ daemonJson: '{"data-root":"/srv"}\n', defaultDocker: undefined, execStart: undefined });
+  });
+
+  test("restore: nothing to restore without a backup", () => {
+    const state = path.join(tmpDir(), "docker-tls");
+    const r = spawnSync("sh", ["-c", renderRestoreScript(target("systemd", { stateDir: state }))]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.toString()).toBe("docker-tls[web1]: nothing to restore\n");
+  });
+
+  test("apply: a staged copy missing fails with the host's name", () => {
+    const state = path.join(tmpDir(), "docker-tls");
+    fs.mkdirSync(path.join(state, "next"), { recursive: true });
+    const r = spawnSync("sh", ["-c", renderApplyScript(target("sysv", { stateDir: state }))], {
+      input: renderManifest([{ path: "/x/a", mode: "0444", content: "a" }]),
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toBe("host web1: the staged copy of /x/a is missing; run pulumi up again\n");
+  });
+
+  // install_file gives the files to root:root, as on hosts: this needs root (CI runs as root).
+  const asRoot = process.getuid?.() === 0 ? test : test.skip;
+  asRoot(
+    "apply with a custom restart command ending in # ours: runs it, and rolls back when dockerd does not listen",
+    () => {
+      const dir = tmpDir();
+      const state = path.join(dir, "docker-tls");
+      const live = path.join(dir, "live");
+      fs.mkdirSync(live);
+      fs.writeFileSync(path.join(live, "daemon.json"), "old\n");
+      const files = [
+        { path: path.join(live, "daemon.json"), mode: "0644", content: "new\n" },
+        { path: path.join(live, "server-key.pem"), mode: "0400", content: "key\n" },
+      ];
+      // Port 1 (tcpmux): nothing listens there, so the new configuration never comes up.
+      const t = target("custom", { restartCommand: "service docker restart # ours", port: 1, waitSeconds: 1, stateDir: state });
+      const fake = fakeBin({ service: "exit 0", journalctl: 'echo "the daemon said no"' });
+      execFileSync("sh", ["-c", renderUploadScript(t)], { input: renderUploadPayload(files), env: fake.env });
+      const r = spawnSync("sh", ["-c", renderApplyScript(t)], { input: renderManifest(files), env: fake.env });
+
+      expect(fake.log()).toBe(
+        ["service docker restart", "journalctl -u docker.service --no-pager -o cat -n 20", "service docker restart", ""].join("\n"),
+      );
+      expect(r.status).toBe(1);
+      const stderr = r.stderr.toString();
+      const changed = ` ${files[0].path} ${files[1].path}`;
+      expect(stderr).toContain(`docker-tls[web1]: changed:${changed}; restarting dockerd\n`);
+      expect(stderr).toContain("docker-tls[web1]: dockerd did not come back; restoring the previous configuration\n");
+      expect(stderr).toContain(
+        `host web1: dockerd did not start with the new configuration (changed:${changed}), so the previous files were restored;`,
+      );
+      expect(stderr).toMatch(/Last lines of the daemon log:\nthe daemon said no\n$/);
+      // The previous files are back, and the host's originals are kept for destroy.
+      expect(fs.readdirSync(live)).toEqual(["daemon.json"]);
+      expect(fs.readFileSync(path.join(live, "daemon.json"), "utf8")).toBe("old\n");
+      expect(fs.readFileSync(path.join(state, `backup/files${files[0].path}`), "utf8")).toBe("old\n");
+      expect(fs.existsSync(path.join(state, `backup/absent${files[1].path}`))).toBe(true);
+      expect(fs.readFileSync(path.join(state, "manifest"), "utf8")).toBe(renderManifest(files));
+      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+      expect(fs.readdirSync(path.join(state, "next")).sort()).toEqual(files.map((f) => sha256(f.content)).sort());
+    },
+    20_000,
+  );
+});
