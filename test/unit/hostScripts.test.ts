@@ -64,8 +64,16 @@ function fakeBin(tools: Record<string, string>): { env: NodeJS.ProcessEnv; log: 
 }
 
 describe("snapshots of the rendered scripts", () => {
+  // Every script holds lib.sh once, between its prelude and its step: snapshot the library once,
+  // and each script with the library left out, so that a change to lib.sh is one hunk in review.
+  const library = fs.readFileSync(path.join(__dirname, "..", "..", "render", "sh", "lib.sh"), "utf8");
+  test("lib.sh", () => {
+    expect(library).toMatchSnapshot();
+  });
   test.each(INIT_KINDS.flatMap((init) => steps.map((step) => [step, init] as const)))("%s/%s", (step, init) => {
-    expect(render[step](target(init))).toMatchSnapshot();
+    const script = render[step](target(init));
+    expect(script.split(library)).toHaveLength(2);
+    expect(script.replace(library, "# <render/sh/lib.sh>\n")).toMatchSnapshot();
   });
 });
 
