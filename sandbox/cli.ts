@@ -1,5 +1,6 @@
 // npm run sandbox -- up [--hosts N] [--kind systemd|plain|mixed] | down | status [--json]
 import { KindRequest } from "./config";
+import { parseArgs } from "./exec";
 import { SandboxStatus, down, status, up } from "./lifecycle";
 
 const USAGE = `usage:
@@ -15,17 +16,10 @@ interface Args {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { command: argv[0] ?? "", hosts: 2, kind: "systemd", json: false };
-  for (let i = 1; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === "--hosts") args.hosts = Number(value());
-    else if (flag === "--kind") args.kind = value() as KindRequest;
-    else if (flag === "--json") args.json = true;
-    else throw new Error(`unknown argument: ${argv[i]}`);
-  }
-  return args;
+function cliArgs(argv: string[]): Args {
+  const [command = "", ...rest] = argv;
+  const args = parseArgs(rest, { flags: ["json"], options: ["hosts", "kind"] });
+  return { command, hosts: Number(args.hosts ?? 2), kind: (args.kind ?? "systemd") as KindRequest, json: args.json === true };
 }
 
 function table(rows: string[][]): string {
@@ -52,7 +46,7 @@ function printStatus(s: SandboxStatus): void {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = cliArgs(process.argv.slice(2));
   const log = (line: string) => console.log(line);
   switch (args.command) {
     case "up":

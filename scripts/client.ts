@@ -6,18 +6,18 @@
  * lines for each host (or --host), and with --context creates a docker context per host.
  */
 import { defaultBundleDir, exportLines, writeBundle } from "./lib/bundle";
-import { parseArgs, run } from "./lib/run";
+import { parseArgs, run } from "../sandbox/exec";
 import { sandboxEnv, stackOutputs } from "./lib/stack";
 
-function main(): void {
-  const args = parseArgs(process.argv.slice(2), ["context"]);
-  const stack = typeof args.stack === "string" ? args.stack : "dev";
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), { flags: ["context"], options: ["stack", "client", "host", "out"] });
+  const stack = args.stack ?? "dev";
   const client = args.client;
-  if (typeof client !== "string") throw new Error("--client NAME is required (one of the stack's clients)");
-  const dir = typeof args.out === "string" ? args.out : defaultBundleDir(stack);
+  if (client === undefined) throw new Error("--client NAME is required (one of the stack's clients)");
+  const dir = args.out ?? defaultBundleDir(stack);
 
   const env = stack === "dev" ? sandboxEnv() : process.env;
-  const outputs = stackOutputs(stack, env);
+  const outputs = await stackOutputs(stack, env);
   writeBundle(outputs, client, dir);
   process.stderr.write(`wrote ${dir}/{ca,cert,key}.pem for client ${client}\n`);
 
@@ -29,16 +29,16 @@ function main(): void {
       const context = `${stack}-${name}`;
       const endpoint = `host=${h.dockerHost},ca=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem`;
       // Recreated each time so that a changed address or bundle is picked up.
-      run("sh", ["-c", 'docker context rm -f "$1" >/dev/null 2>&1; exit 0', "sh", context]);
-      run("docker", ["context", "create", context, "--description", `docker-tls ${stack}/${name}`, "--docker", endpoint]);
+      await run("docker", ["context", "rm", "-f", context], { allowFail: true });
+      await run("docker", ["context", "create", context, "--description", `docker-tls ${stack}/${name}`, "--docker", endpoint], {
+        stdio: "inherit",
+      });
       process.stdout.write(`docker --context ${context} info\n`);
     }
   }
 }
 
-try {
-  main();
-} catch (e) {
-  process.stderr.write(`client: ${(e as Error).message}\n`);
+main().catch((e: Error) => {
+  process.stderr.write(`client: ${e.message}\n`);
   process.exit(1);
-}
+});

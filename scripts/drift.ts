@@ -20,8 +20,8 @@ import * as net from "net";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { DriftItem, Observed, compareAudit, containsUnknown, desiredOf } from "../components/hostAuditProvider";
-import { ROOT, parseArgs } from "./lib/run";
-import { sandboxEnv } from "./lib/stack";
+import { parseArgs } from "../sandbox/exec";
+import { ROOT, sandboxEnv } from "./lib/stack";
 import { clearDockerEnv } from "../environment";
 
 /** The type token of HostAudit's state resource. */
@@ -212,10 +212,10 @@ export async function checkDrift(opts: {
 async function main(): Promise<number> {
   // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
   clearDockerEnv();
-  const args = parseArgs(process.argv.slice(2), ["json", "verbose"]);
-  const stackName = typeof args.stack === "string" ? args.stack : undefined;
+  const args = parseArgs(process.argv.slice(2), { flags: ["json", "verbose"], options: ["stack", "dir"] });
+  const stackName = args.stack;
   if (!stackName) throw new Error("--stack NAME is required");
-  const dir = typeof args.dir === "string" ? path.resolve(args.dir) : ROOT;
+  const dir = args.dir !== undefined ? path.resolve(args.dir) : ROOT;
   const envVars: Record<string, string> = {};
   if (stackName === "dev") {
     const env = sandboxEnv();

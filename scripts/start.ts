@@ -8,8 +8,9 @@
  * npm run stop undoes it.
  */
 import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bundle";
-import { capture, run, step } from "./lib/run";
-import { SANDBOX_BACKEND, sandboxEnv, stackOutputs } from "./lib/stack";
+import { step } from "./lib/progress";
+import { ROOT, SANDBOX_BACKEND, pulumi, pulumiJson, sandboxEnv, stackOutputs } from "./lib/stack";
+import { out, run } from "../sandbox/exec";
 import * as sandbox from "../sandbox";
 import { clearDockerEnv } from "../environment";
 
@@ -25,24 +26,24 @@ async function main(): Promise<void> {
 
   step("Sandbox hosts: sbx1 (systemd) and sbx2 (plain, DOCKER_OPTS)");
   const wereUp = (await sandbox.status()).hosts.filter((h) => h.running).length >= 2;
-  run("ts-node", ["sandbox/cli.ts", "up", "--hosts", "2", "--kind", "mixed"]);
+  await run("ts-node", ["sandbox/cli.ts", "up", "--hosts", "2", "--kind", "mixed"], { cwd: ROOT, stdio: "inherit" });
 
   step(`Stack ${STACK} on ${SANDBOX_BACKEND}`);
   const env = sandboxEnv();
-  const stacks = JSON.parse(capture("pulumi", ["stack", "ls", "--json"], { env })) as { name: string; resourceCount?: number }[];
+  const stacks = await pulumiJson<{ name: string; resourceCount?: number }[]>(["stack", "ls", "--json"], env);
   const existing = stacks.find((s) => s.name === STACK);
   if (existing && (existing.resourceCount ?? 0) > 0 && !wereUp) {
     // Fresh hosts: the state of the earlier sandbox describes hosts that no longer exist.
     process.stderr.write(`the sandbox hosts are new: dropping the state of the earlier ${STACK} stack (its CA included)\n`);
-    run("pulumi", ["stack", "rm", "--yes", "--force", "--preserve-config", STACK], { env });
+    await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", STACK], env);
   }
-  run("pulumi", ["stack", "select", "--create", STACK], { env });
+  await pulumi(["stack", "select", "--create", STACK], env);
 
   step(`pulumi up --stack ${STACK}`);
-  run("pulumi", ["up", "--yes", "--stack", STACK], { env });
+  await pulumi(["up", "--yes", "--stack", STACK], env);
 
   step(`Client bundle for ${CLIENT} from the stack outputs`);
-  const outputs = stackOutputs(STACK, env);
+  const outputs = await stackOutputs(STACK, env);
   const dir = defaultBundleDir(STACK);
   writeBundle(outputs, CLIENT, dir);
   process.stderr.write(`wrote ${dir}/{ca,cert,key}.pem\n`);
@@ -50,13 +51,11 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   for (const [name, h] of Object.entries(outputs.dockerHosts)) {
     step(`docker over TLS to ${name} (${h.dockerHost})`);
-    const server = capture(
+    const server = await out(
       "docker",
       ["version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}}, {{.Server.Os}}/{{.Server.Arch}})"],
-      {
-        env: dockerEnv(h.dockerHost, dir),
-      },
-    ).trim();
+      { env: dockerEnv(h.dockerHost, dir), stdio: "stdout" },
+    );
     process.stderr.write(`${name}: docker ${server}; server certificate SHA-256 ${h.serverCertSha256}\n`);
     lines.push(`# ${name}`, ...exportLines(h.dockerHost, dir));
   }

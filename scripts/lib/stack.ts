@@ -1,8 +1,11 @@
-/** The Pulumi CLI for the npm scripts: stack selection and outputs. */
+/** The Pulumi CLI for the npm scripts: the project, the sandbox's backend, stack outputs. */
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, capture } from "./run";
+import { run } from "../../sandbox/exec";
 import type { StackOutputs } from "./bundle";
+
+/** This project: Pulumi.yaml, and the sandbox's state under .state/. */
+export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** The local backend and passphrase of the sandbox stack (`dev`): documented in the README. */
 const SANDBOX_BACKEND_DIR = path.join(ROOT, ".state", "backend");
@@ -20,7 +23,17 @@ export function sandboxEnv(): NodeJS.ProcessEnv {
   };
 }
 
+/** Runs the Pulumi CLI in this project on our terminal (its own display); throws naming the command if it fails. */
+export async function pulumi(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  await run("pulumi", args, { env, cwd: ROOT, stdio: "inherit" });
+}
+
+/** The JSON a Pulumi command prints (`--json`); its stderr reaches the user. */
+export async function pulumiJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+  return JSON.parse((await run("pulumi", args, { env, cwd: ROOT, stdio: "stdout" })).stdout) as T;
+}
+
 /** The stack's outputs, secrets included (they stay in this process). */
-export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = process.env): StackOutputs {
-  return JSON.parse(capture("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env })) as StackOutputs;
+export function stackOutputs(stack: string, env: NodeJS.ProcessEnv): Promise<StackOutputs> {
+  return pulumiJson<StackOutputs>(["stack", "output", "--json", "--show-secrets", "--stack", stack], env);
 }
