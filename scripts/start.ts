@@ -1,16 +1,17 @@
 /**
  * npm start: the whole product on this machine, on the built-in local default.
  *   1. the toolchain (built or reused by toolchain/run.sh before this runs);
- *   2. two sandbox hosts: sbx1 (systemd, root) and sbx2 (no systemd, DOCKER_OPTS, via sudo);
+ *   2. two sandbox hosts: sbx1 (systemd, root) and sbx2 (no systemd, DOCKER_OPTS, via sudo),
+ *      through the sandbox library (what `npm run sandbox -- up --hosts 2 --kind mixed` does);
  *   3. `pulumi up` of the `dev` stack on a local file:// backend (passphrase in the README);
  *   4. the real docker CLI, with the `ci` client bundle from the outputs, talks TLS to each host;
  *   5. the lines to paste to do the same.
  * npm run stop undoes it.
  */
 import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bundle";
-import { step } from "./lib/progress";
-import { ROOT, SANDBOX_BACKEND, pulumi, pulumiJson, sandboxEnv, stackOutputs } from "./lib/stack";
-import { out, run } from "../sandbox/exec";
+import { sandboxProgress, step } from "./lib/progress";
+import { SANDBOX_BACKEND, pulumi, pulumiJson, sandboxEnv, stackOutputs } from "./lib/stack";
+import { out } from "../sandbox/exec";
 import * as sandbox from "../sandbox";
 import { clearDockerEnv } from "../environment";
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
 
   step("Sandbox hosts: sbx1 (systemd) and sbx2 (plain, DOCKER_OPTS)");
   const wereUp = (await sandbox.status()).hosts.filter((h) => h.running).length >= 2;
-  await run("ts-node", ["sandbox/cli.ts", "up", "--hosts", "2", "--kind", "mixed"], { cwd: ROOT, stdio: "inherit" });
+  process.stderr.write(`${sandbox.formatStatus(await sandbox.up({ hosts: 2, kind: "mixed", log: sandboxProgress }))}\n`);
 
   step(`Stack ${STACK} on ${SANDBOX_BACKEND}`);
   const env = sandboxEnv();

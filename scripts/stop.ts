@@ -1,7 +1,7 @@
 /** npm run stop: destroys the `dev` stack (each host back to its original files), then the sandbox. */
-import { step } from "./lib/progress";
-import { ROOT, pulumi, sandboxEnv } from "./lib/stack";
-import { run } from "../sandbox/exec";
+import { sandboxProgress, step } from "./lib/progress";
+import { pulumi, sandboxEnv } from "./lib/stack";
+import * as sandbox from "../sandbox";
 import { clearDockerEnv } from "../environment";
 
 const STACK = "dev";
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", STACK], env);
   }
   step("Sandbox down");
-  await run("ts-node", ["sandbox/cli.ts", "down"], { cwd: ROOT, stdio: "inherit" });
+  await sandbox.down({ log: sandboxProgress });
 }
 
 main().catch((e: Error) => {
