@@ -1,23 +1,44 @@
 /**
- * npm run client -- --stack NAME --client NAME [--host NAME] [--out DIR] [--context]
+ * npm run client -- --stack NAME --client NAME [--sandbox] [--host NAME] [--out DIR] [--context]
  *
  * Writes the client bundle (ca.pem, cert.pem, key.pem; key 0400) from the stack outputs into
  * DIR (default ~/.docker/<stack>), prints the DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH
- * lines for each host (or --host), and with --context creates a docker context per host.
+ * lines for each host (or --host), and with --context creates a docker context per host. The
+ * stack is read from your own backend (PULUMI_BACKEND_URL or `pulumi login`); --sandbox reads it
+ * from the sandbox's (`npm start`'s): `npm run client -- --stack dev --sandbox --client ci`.
  */
 import { defaultBundleDir, exportLines, writeBundle } from "./lib/bundle";
 import { parseArgs, run } from "../sandbox/exec";
-import { sandboxEnv, stackOutputs } from "./lib/stack";
+import { stackOutputs, targetVars } from "./lib/stack";
+
+export interface ClientArgs {
+  stack: string;
+  client: string;
+  host?: string;
+  out: string;
+  context: boolean;
+  sandbox: boolean;
+}
+
+/** The command line above; --stack defaults to dev. */
+export function clientArgs(argv: string[]): ClientArgs {
+  const args = parseArgs(argv, { flags: ["context", "sandbox"], options: ["stack", "client", "host", "out"] });
+  const stack = args.stack ?? "dev";
+  if (args.client === undefined) throw new Error("--client NAME is required (one of the stack's clients)");
+  return {
+    stack,
+    client: args.client,
+    host: args.host,
+    out: args.out ?? defaultBundleDir(stack),
+    context: args.context === true,
+    sandbox: args.sandbox === true,
+  };
+}
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), { flags: ["context"], options: ["stack", "client", "host", "out"] });
-  const stack = args.stack ?? "dev";
-  const client = args.client;
-  if (client === undefined) throw new Error("--client NAME is required (one of the stack's clients)");
-  const dir = args.out ?? defaultBundleDir(stack);
-
-  const env = stack === "dev" ? sandboxEnv() : process.env;
-  const outputs = await stackOutputs(stack, env);
+  const args = clientArgs(process.argv.slice(2));
+  const { stack, client, out: dir } = args;
+  const outputs = await stackOutputs(stack, targetVars(args));
   writeBundle(outputs, client, dir);
   process.stderr.write(`wrote ${dir}/{ca,cert,key}.pem for client ${client}\n`);
 
@@ -38,7 +59,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: Error) => {
-  process.stderr.write(`client: ${e.message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e: Error) => {
+    process.stderr.write(`client: ${e.message}\n`);
+    process.exit(1);
+  });
+}

@@ -3,14 +3,15 @@
  *   1. the toolchain (built or reused by toolchain/run.sh before this runs);
  *   2. two sandbox hosts: sbx1 (systemd, root) and sbx2 (no systemd, DOCKER_OPTS, via sudo),
  *      through the sandbox library (what `npm run sandbox -- up --hosts 2 --kind mixed` does);
- *   3. `pulumi up` of the `dev` stack on a local file:// backend (passphrase in the README);
+ *   3. `pulumi up` of the `dev` stack on the sandbox's local file:// backend (passphrase in the README);
  *   4. the real docker CLI, with the `ci` client bundle from the outputs, talks TLS to each host;
  *   5. the lines to paste to do the same.
- * npm run stop undoes it.
+ * npm run stop undoes it. The other scripts use that backend only when asked, with --sandbox:
+ * `npm run client -- --stack dev --sandbox --client ci`, `npm run drift -- --stack dev --sandbox`.
  */
 import { defaultBundleDir, dockerEnv, exportLines, writeBundle } from "./lib/bundle";
 import { sandboxProgress, step } from "./lib/progress";
-import { SANDBOX_BACKEND, pulumi, pulumiJson, sandboxEnv, stackOutputs } from "./lib/stack";
+import { pulumi, pulumiJson, stackOutputs, targetVars } from "./lib/stack";
 import { out } from "../sandbox/exec";
 import * as sandbox from "../sandbox";
 import { clearDockerEnv } from "../environment";
@@ -29,22 +30,23 @@ async function main(): Promise<void> {
   const wereUp = (await sandbox.status()).hosts.filter((h) => h.running).length >= 2;
   process.stderr.write(`${sandbox.formatStatus(await sandbox.up({ hosts: 2, kind: "mixed", log: sandboxProgress }))}\n`);
 
-  step(`Stack ${STACK} on ${SANDBOX_BACKEND}`);
-  const env = sandboxEnv();
-  const stacks = await pulumiJson<{ name: string; resourceCount?: number }[]>(["stack", "ls", "--json"], env);
+  // The sandbox's own stack: always on the sandbox's backend (or PULUMI_BACKEND_URL, if set).
+  const vars = targetVars({ sandbox: true });
+  step(`Stack ${STACK} on ${vars.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL}`);
+  const stacks = await pulumiJson<{ name: string; resourceCount?: number }[]>(["stack", "ls", "--json"], vars);
   const existing = stacks.find((s) => s.name === STACK);
   if (existing && (existing.resourceCount ?? 0) > 0 && !wereUp) {
     // Fresh hosts: the state of the earlier sandbox describes hosts that no longer exist.
     process.stderr.write(`the sandbox hosts are new: dropping the state of the earlier ${STACK} stack (its CA included)\n`);
-    await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", STACK], env);
+    await pulumi(["stack", "rm", "--yes", "--force", "--preserve-config", STACK], vars);
   }
-  await pulumi(["stack", "select", "--create", STACK], env);
+  await pulumi(["stack", "select", "--create", STACK], vars);
 
   step(`pulumi up --stack ${STACK}`);
-  await pulumi(["up", "--yes", "--stack", STACK], env);
+  await pulumi(["up", "--yes", "--stack", STACK], vars);
 
   step(`Client bundle for ${CLIENT} from the stack outputs`);
-  const outputs = await stackOutputs(STACK, env);
+  const outputs = await stackOutputs(STACK, vars);
   const dir = defaultBundleDir(STACK);
   writeBundle(outputs, CLIENT, dir);
   process.stderr.write(`wrote ${dir}/{ca,cert,key}.pem\n`);
