@@ -1,5 +1,6 @@
 // npm run sandbox -- up [--hosts N] [--kind systemd|plain|mixed] | down | status [--json]
 import { KindRequest } from "./config";
+import { parseArgs } from "./exec";
 import { SandboxStatus, down, status, up } from "./lifecycle";
 
 const USAGE = `usage:
@@ -15,17 +16,10 @@ interface Args {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { command: argv[0] ?? "", hosts: 2, kind: "systemd", json: false };
-  for (let i = 1; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split("=", 2);
-    const value = () => inline ?? argv[++i];
-    if (flag === "--hosts") args.hosts = Number(value());
-    else if (flag === "--kind") args.kind = value() as KindRequest;
-    else if (flag === "--json") args.json = true;
-    else throw new Error(`unknown argument: ${argv[i]}`);
-  }
-  return args;
+function cliArgs(argv: string[]): Args {
+  const [command = "", ...rest] = argv;
+  const args = parseArgs(rest, { flags: ["json"], options: ["hosts", "kind"] });
+  return { command, hosts: Number(args.hosts ?? 2), kind: (args.kind ?? "systemd") as KindRequest, json: args.json === true };
 }
 
 function table(rows: string[][]): string {
@@ -40,23 +34,20 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-function printStatus(s: SandboxStatus): void {
-  if (s.hosts.length === 0) {
-    console.log("no sandbox hosts (start some with: npm run sandbox -- up --hosts 2)");
-    return;
-  }
+/** The hosts as a table with the SSH command of each (what `up` and `status` print); exported for npm start. */
+export function formatStatus(s: SandboxStatus): string {
+  if (s.hosts.length === 0) return "no sandbox hosts (start some with: npm run sandbox -- up --hosts 2)";
   const rows = [["NAME", "KIND", "ADDRESS", "DOCKER", "SSH"]];
   for (const h of s.hosts) rows.push([h.name, h.kind, h.address, h.docker, h.running ? h.sshCommand : "(host down)"]);
-  console.log(table(rows));
-  console.log(`\nsudo user on every host: deploy (same key). State: ${s.stateDir}`);
+  return `${table(rows)}\n\nsudo user on every host: deploy (same key). State: ${s.stateDir}`;
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = cliArgs(process.argv.slice(2));
   const log = (line: string) => console.log(line);
   switch (args.command) {
     case "up":
-      printStatus(await up({ hosts: args.hosts, kind: args.kind, log }));
+      console.log(formatStatus(await up({ hosts: args.hosts, kind: args.kind, log })));
       break;
     case "down":
       await down({ log });
@@ -64,7 +55,7 @@ async function main(): Promise<void> {
     case "status": {
       const s = await status();
       if (args.json) console.log(JSON.stringify(s, null, 2));
-      else printStatus(s);
+      else console.log(formatStatus(s));
       break;
     }
     default:
@@ -73,7 +64,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`sandbox: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+// Only as a command: npm start imports formatStatus through the library (index.ts).
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    console.error(`sandbox: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  });
+}

@@ -4,6 +4,7 @@
 //   await runOnHost(hosts[0], ["docker", "info"]); // over SSH as root, argv kept word by word
 //   await down();
 export { up, down, status } from "./lifecycle";
+export { formatStatus } from "./cli";
 export type { UpOptions, HostStatus, SandboxStatus } from "./lifecycle";
 export type { HostRecord, SandboxState } from "./state";
 export { loadState } from "./state";

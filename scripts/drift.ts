@@ -1,5 +1,5 @@
 /**
- * npm run drift -- --stack NAME [--json] [--dir DIR] [--verbose]
+ * npm run drift -- --stack NAME [--sandbox] [--json] [--dir DIR] [--verbose]
  *
  * Whether every host of a stack still has what the stack gave it, for cron or CI. A
  * `pulumi preview --refresh` through the Automation API: the refresh inspects each host (HostAudit,
@@ -13,15 +13,18 @@
  * Exit 0 when every host matches, 2 when something drifted (or a host is not deployed yet), 1 on
  * an error: a host that cannot be inspected, or a stack that does not preview. Nothing is changed.
  * --json prints the report as one JSON object instead; --dir is the project (default: this one);
- * --verbose passes Pulumi's own output to stderr. The `dev` stack uses the sandbox backend and
- * passphrase unless PULUMI_BACKEND_URL / PULUMI_CONFIG_PASSPHRASE say otherwise.
+ * --verbose passes Pulumi's own output to stderr. The stack is looked for in your own backend
+ * (PULUMI_BACKEND_URL or `pulumi login`, with your passphrase variables), whatever its name;
+ * --sandbox uses the sandbox's backend and passphrase instead (`npm start`'s `dev` stack:
+ * `npm run drift -- --stack dev --sandbox`), unless PULUMI_BACKEND_URL / PULUMI_CONFIG_PASSPHRASE
+ * are set, which win.
  */
 import * as net from "net";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { DriftItem, Observed, compareAudit, containsUnknown, desiredOf } from "../components/hostAuditProvider";
-import { ROOT, parseArgs } from "./lib/run";
-import { sandboxEnv } from "./lib/stack";
+import { parseArgs } from "../sandbox/exec";
+import { ROOT, targetVars } from "./lib/stack";
 import { clearDockerEnv } from "../environment";
 
 /** The type token of HostAudit's state resource. */
@@ -209,24 +212,43 @@ export async function checkDrift(opts: {
   return buildReport(opts.stack, hosts, otherChanges, error);
 }
 
+export interface DriftArgs {
+  stack: string;
+  dir: string;
+  json: boolean;
+  verbose: boolean;
+  sandbox: boolean;
+}
+
+/** The command line above. */
+export function driftArgs(argv: string[]): DriftArgs {
+  const args = parseArgs(argv, { flags: ["json", "verbose", "sandbox"], options: ["stack", "dir"] });
+  if (!args.stack) throw new Error("--stack NAME is required");
+  return {
+    stack: args.stack,
+    dir: args.dir !== undefined ? path.resolve(args.dir) : ROOT,
+    json: args.json === true,
+    verbose: args.verbose === true,
+    sandbox: args.sandbox === true,
+  };
+}
+
 async function main(): Promise<number> {
   // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
   clearDockerEnv();
-  const args = parseArgs(process.argv.slice(2), ["json", "verbose"]);
-  const stackName = typeof args.stack === "string" ? args.stack : undefined;
-  if (!stackName) throw new Error("--stack NAME is required");
-  const dir = typeof args.dir === "string" ? path.resolve(args.dir) : ROOT;
-  const envVars: Record<string, string> = {};
-  if (stackName === "dev") {
-    const env = sandboxEnv();
-    for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]) if (env[k] !== undefined) envVars[k] = env[k] as string;
-  }
+  const args = driftArgs(process.argv.slice(2));
+  const envVars = targetVars(args);
   let report: DriftReport;
   try {
-    report = await checkDrift({ stack: stackName, dir, envVars, onOutput: args.verbose ? (s) => process.stderr.write(s) : undefined });
+    report = await checkDrift({
+      stack: args.stack,
+      dir: args.dir,
+      envVars,
+      onOutput: args.verbose ? (s) => process.stderr.write(s) : undefined,
+    });
   } catch (e) {
     // The stack could not be selected (no such stack, no backend login, …): still one report.
-    report = buildReport(stackName, [], 0, previewError(String((e as Error).message ?? e)));
+    report = buildReport(args.stack, [], 0, previewError(String((e as Error).message ?? e)));
   }
   process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return report.exitCode;

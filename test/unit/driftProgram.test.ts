@@ -34,6 +34,13 @@ const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pu
 
 let program: Record<string, unknown>;
 
+/**
+ * The hook compiles and imports the whole program (ts-jest, @pulumi/*) and waits for both audits to
+ * register: seconds on a laptop, more than Jest's 5 s default on a loaded 2-core CI machine. A
+ * generous limit, so that only a hang fails it.
+ */
+const IMPORT_TIMEOUT_MS = 60_000;
+
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
     {
@@ -69,7 +76,7 @@ beforeAll(async () => {
   await value(program.dockerHosts as pulumi.Output<unknown>);
   // The serialized provider is the slowest input: wait until both audits are registered.
   for (let i = 0; i < 100 && resources.filter((r) => r.type === AUDIT_STATE).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
-}, 60_000);
+}, IMPORT_TIMEOUT_MS);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

@@ -67,6 +67,13 @@ const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pu
 
 let program: Record<string, unknown>;
 
+/**
+ * The hook compiles and imports the whole program (ts-jest, @pulumi/*) and lets every mocked
+ * registration finish: seconds on a laptop, more than Jest's 5 s default on a loaded 2-core CI
+ * machine. A generous limit, so that only a hang fails it.
+ */
+const IMPORT_TIMEOUT_MS = 60_000;
+
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
     {
@@ -90,8 +97,7 @@ beforeAll(async () => {
   // Let every registration and invoke finish.
   await value(program.dockerHosts as pulumi.Output<unknown>);
   await new Promise((r) => setTimeout(r, 100));
-  // Compiling and running the whole program takes seconds, more than Jest's 5 s on a loaded 2-core machine.
-}, 60_000);
+}, IMPORT_TIMEOUT_MS);
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
