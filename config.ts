@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 /** Key algorithms the PKI can use, as `pki.algorithm`. */
@@ -301,8 +302,12 @@ export interface Config {
 /** Stands for the value of a secret `sshPrivateKey` that is present but not read here. */
 export const SECRET_PRESENT = "<secret: present>";
 
-/** Thrown for invalid configuration; `problems` has one line per problem. */
-export class ConfigError extends Error {
+/**
+ * Thrown for invalid configuration; `problems` has one line per problem. A RunError, because the
+ * Node SDK prints a RunError that ends the program as its message alone: every problem, each on its
+ * line, without the "unhandled exception" banner, a stack trace or a dump of `problems`.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(`invalid docker-tls configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
@@ -453,9 +458,6 @@ function hashedMatch(entry: string, host: string): boolean {
 
 /** Reads and validates the current stack's configuration (namespace `docker-tls`). */
 export function loadStackConfig(): Config {
-  // Imported here so that parseConfig stays usable without a Pulumi runtime.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const cfg = new pulumi.Config("docker-tls");
   const raw: Record<string, unknown> = {};
   for (const key of ["hosts", "clients", "pki", "daemon"]) {

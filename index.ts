@@ -19,7 +19,8 @@ import { dockerEnvWarnings } from "./environment";
 /** The program's own client identity for the endpoint checks; not one of the users' clients. */
 export const CHECK_CLIENT = "docker-tls-check";
 
-// Validation comes first: a bad value stops the run here, before any resource exists.
+// Validation comes first: a bad value stops the run here, before any resource exists. Its
+// ConfigError is a pulumi.RunError, so the CLI shows every problem and no stack trace.
 const config = loadStackConfig();
 for (const w of [...config.warnings, ...dockerEnvWarnings(process.env)]) pulumi.log.warn(w);
 
