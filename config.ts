@@ -31,6 +31,13 @@ export type InitKind = (typeof INIT_KINDS)[number];
 export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"] as const;
 export type HostKeyType = (typeof HOST_KEY_TYPES)[number];
 
+/**
+ * The client identity of the program's own endpoint checks (components/endpointCheck.ts), beside
+ * the users' clients: so that revoking every user never breaks the check. A user client of this
+ * name would collide with it (same resource names), so validation refuses it.
+ */
+export const CHECK_CLIENT = "docker-tls-check";
+
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
 
@@ -175,7 +182,9 @@ const hostSchema = z
 const clientSchema = z
   .object({
     /** Client name: the CN of its certificate and the key of its stack outputs. */
-    name: name("client"),
+    name: name("client").refine((n) => n !== CHECK_CLIENT, {
+      error: (i) => `${quoted(i.input)} is reserved for the program's own endpoint checks`,
+    }),
   })
   .strict();
 

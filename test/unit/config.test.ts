@@ -1,6 +1,6 @@
 import { createHmac } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, findHostKey, parseConfig } from "../../config";
+import { CHECK_CLIENT, ConfigError, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -80,6 +80,12 @@ describe("parseConfig", () => {
 
   test("duplicate client names", () => {
     expect(problems({ ...base(), clients: [{ name: "ci" }, { name: "ci" }] })).toEqual(['clients[1] (ci).name: "ci" is used twice']);
+  });
+
+  test("the endpoint checks' client name is reserved", () => {
+    expect(problems({ ...base(), clients: [{ name: "ci" }, { name: CHECK_CLIENT }] })).toEqual([
+      `clients[1] (docker-tls-check).name: "docker-tls-check" is reserved for the program's own endpoint checks`,
+    ]);
   });
 
   test("a ConfigError is a pulumi.RunError whose message lists every problem", () => {

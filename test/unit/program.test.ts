@@ -204,3 +204,7 @@ test("every key output is secret; versions and fingerprints are not", async () =
   expect(await value(hosts.sbx1.serverCertSha256)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   expect(await pulumi.isSecret(hosts.sbx1.dockerVersion)).toBe(false);
 });
+
+test("the stack outputs are the CA, the clients and the hosts; the checker's name is none of them", () => {
+  expect(Object.keys(program).sort()).toEqual(["caCertPem", "clientCertificates", "dockerHosts"]);
+});

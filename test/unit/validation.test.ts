@@ -66,6 +66,7 @@ test(
         { name: "web1", address: "10.0.0.1", port: 70000 },
         { name: "web3", address: "10.0.0.999" },
       ],
+      clients: [{ name: "ci" }, { name: "docker-tls-check" }],
       pki: { algorithm: "DSA" },
     });
     // The Node SDK's run loop logs a RunError as `err.message` alone (cmd/run/run.js); any other
@@ -79,10 +80,11 @@ test(
         "invalid docker-tls configuration:",
         "  - hosts[0] (web1).port: 70000 is out of range (1-65535)",
         '  - hosts[1] (web3).address: "10.0.0.999" is not an IP address or DNS name',
+        `  - clients[1] (docker-tls-check).name: "docker-tls-check" is reserved for the program's own endpoint checks`,
         '  - pki.algorithm: "DSA" is not one of ECDSA-P256, ECDSA-P384, RSA-2048, RSA-3072, RSA-4096',
       ].join("\n"),
     );
-    expect((error as { problems: string[] }).problems).toHaveLength(3);
+    expect((error as { problems: string[] }).problems).toHaveLength(4);
     expect(registered).toEqual([]);
   },
   COMPILE_TIMEOUT,
