@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { PKI_DEFAULTS } from "../../config";
 import { isSecretInput, plain } from "../support/mocks";
 import { selfSigned } from "../support/openssl";
 
@@ -131,6 +132,18 @@ test("the CA signs certificates and CRLs only", () => {
   expect(byName("ca-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
   expect(byName("ca-key").inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
   expect(byName("client-ci-issuer-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
+});
+
+test("certificate lifetimes are the config's pki settings (its defaults here)", () => {
+  const { caValidityHours, leafValidityHours, renewBeforeHours } = PKI_DEFAULTS;
+  expect(byName("ca-cert").inputs).toMatchObject({ validityPeriodHours: caValidityHours, earlyRenewalHours: renewBeforeHours });
+  expect(byName("client-ci-issuer-cert").inputs).toMatchObject({
+    validityPeriodHours: caValidityHours,
+    earlyRenewalHours: renewBeforeHours,
+  });
+  for (const leaf of ["client-ci-cert", "client-docker-tls-check-cert", "server-sbx2-cert"]) {
+    expect(byName(leaf).inputs).toMatchObject({ validityPeriodHours: leafValidityHours, earlyRenewalHours: renewBeforeHours });
+  }
 });
 
 test("server certificates: server_auth only, SANs of the host plus localhost", () => {
