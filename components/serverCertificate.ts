@@ -44,6 +44,19 @@ export function serverSans(a: Pick<ServerCertificateArgs, "address" | "dnsNames"
   };
 }
 
+/**
+ * The SHA-256 fingerprint of `certPem`, the certificate `cert` was issued. A certificate Node cannot
+ * read is a pulumi.ResourceError on `cert` with its stack hidden, so that the CLI shows the message
+ * under the host's certificate instead of an "unhandled exception" with the stack of an apply callback.
+ */
+export function certificateSha256(certPem: string, cert: pulumi.Resource): string {
+  try {
+    return fingerprintSha256(certPem);
+  } catch (e) {
+    throw new pulumi.ResourceError(`the issued certificate cannot be read: ${(e as Error).message}`, cert, true);
+  }
+}
+
 /** A host's server certificate: its own key, a CSR with its SANs, signed by the CA for server_auth only. */
 export class ServerCertificate extends pulumi.ComponentResource {
   readonly certPem: pulumi.Output<string>;
@@ -69,7 +82,7 @@ export class ServerCertificate extends pulumi.ComponentResource {
     this.certPem = leaf.certPem;
     this.privateKeyPem = leaf.privateKeyPem;
     this.notAfter = leaf.notAfter;
-    this.sha256 = leaf.certPem.apply(fingerprintSha256);
+    this.sha256 = leaf.certPem.apply((pem) => certificateSha256(pem, this));
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, sha256: this.sha256 });
   }
 }
