@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 /** Key algorithms the PKI can use, as `pki.algorithm`. */
@@ -29,6 +30,13 @@ export type InitKind = (typeof INIT_KINDS)[number];
  */
 export const HOST_KEY_TYPES = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"] as const;
 export type HostKeyType = (typeof HOST_KEY_TYPES)[number];
+
+/**
+ * The client identity of the program's own endpoint checks (components/endpointCheck.ts), beside
+ * the users' clients: so that revoking every user never breaks the check. A user client of this
+ * name would collide with it (same resource names), so validation refuses it.
+ */
+export const CHECK_CLIENT = "docker-tls-check";
 
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
@@ -81,27 +89,31 @@ const hours = z
   .int()
   .positive({ error: (i) => `${quoted(i.input)} must be a positive whole number of hours` });
 
-/** Settings of dockerd. Each host may override any of them under `hosts[i].daemon`. */
+/**
+ * Settings of dockerd. Each host may override any of them under `hosts[i].daemon`. Their defaults
+ * are DAEMON_DEFAULTS below, and only there: the components get settled values, and Pulumi.yaml and
+ * the README state the same ones (test/unit/defaults.test.ts checks that).
+ */
 const daemonFields = {
-  /** Address the TLS listener binds to. Default `0.0.0.0`. */
+  /** Address the TLS listener binds to. */
   bindAddress: ipAddress,
-  /** Port of the TLS listener. Default 2376 (Docker's TLS port). */
+  /** Port of the TLS listener. */
   port,
-  /** Keep the local unix socket `/var/run/docker.sock`. Default true. */
+  /** Keep the local unix socket `/var/run/docker.sock`. */
   keepUnixSocket: z.boolean(),
-  /** dockerd `log-level`. Default `info`. */
+  /** dockerd `log-level`. */
   logLevel: z.enum(["debug", "info", "warn", "error", "fatal"]),
-  /** dockerd `debug`. Default false. */
+  /** dockerd `debug`. */
   debug: z.boolean(),
-  /** DNS servers for containers (`dns`). Default none. */
+  /** DNS servers for containers (`dns`). */
   dns: z.array(ipAddress),
-  /** Registry mirrors (`registry-mirrors`), as URLs. Default none. */
+  /** Registry mirrors (`registry-mirrors`), as URLs. */
   registryMirrors: z.array(z.url({ error: (i) => `${quoted(i.input)} is not a URL` })),
-  /** Registries reached without TLS (`insecure-registries`). Allowed, with a warning. Default none. */
+  /** Registries reached without TLS (`insecure-registries`). Allowed, with a warning. */
   insecureRegistries: z.array(z.string().min(1)),
-  /** Keep containers running while dockerd restarts (`live-restore`). Default true. */
+  /** Keep containers running while dockerd restarts (`live-restore`). */
   liveRestore: z.boolean(),
-  /** Any other daemon.json keys, written as given. Default none. */
+  /** Any other daemon.json keys, written as given (not MANAGED_DAEMON_KEYS). */
   extra: z.record(z.string(), z.unknown()),
 };
 const daemonSchema = z.object(daemonFields).strict();
@@ -111,7 +123,7 @@ export type DaemonSettings = z.infer<typeof daemonSchema>;
 // Parsed, so that the defaults obey the same rules as the config.
 export const DAEMON_DEFAULTS: DaemonSettings = daemonSchema.parse({
   bindAddress: "0.0.0.0",
-  port: 2376,
+  port: 2376, // Docker's TLS port
   keepUnixSocket: true,
   logLevel: "info",
   debug: false,
@@ -128,16 +140,16 @@ const hostSchema = z
     name: name("host"),
     /** IP address or DNS name used for SSH and in DOCKER_HOST; also a SAN. */
     address,
-    /** Extra DNS SANs of the server certificate. Default none. */
+    /** Extra DNS SANs of the server certificate. */
     dnsNames: z.array(dnsName).default([]),
-    /** Extra IP SANs of the server certificate. Default none. */
+    /** Extra IP SANs of the server certificate. */
     ipAddresses: z.array(ipAddress).default([]),
-    /** SSH user. Default `root`. */
+    /** SSH user. */
     user: z
       .string()
       .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` })
       .default("root"),
-    /** SSH port. Default 22. */
+    /** SSH port. */
     port: port.default(22),
     /** Run the remote commands through `sudo -n`. Default: true unless the user is root. */
     sudo: z.boolean().optional(),
@@ -151,11 +163,11 @@ const hostSchema = z
         error: () => `is not an SSH public key line ("ssh-ed25519 AAAA…")`,
       })
       .optional(),
-    /** How dockerd is started: `systemd` (default), `sysv` (/etc/default/docker DOCKER_OPTS) or `custom`. */
+    /** How dockerd is started: `systemd`, `sysv` (/etc/default/docker DOCKER_OPTS) or `custom`. */
     init: z.enum(INIT_KINDS, { error: (i) => `${quoted(i.input)} is not an init kind (${INIT_KINDS.join(", ")})` }).default("systemd"),
     /** With `init: custom`, the command that restarts dockerd. */
     restartCommand: z.string().min(1).optional(),
-    /** Per-host overrides of `daemon`. Default none. */
+    /** Per-host overrides of `daemon`. */
     daemon: daemonOverrideSchema.default({}),
   })
   .strict()
@@ -174,32 +186,38 @@ const hostSchema = z
 const clientSchema = z
   .object({
     /** Client name: the CN of its certificate and the key of its stack outputs. */
-    name: name("client"),
+    name: name("client").refine((n) => n !== CHECK_CLIENT, {
+      error: (i) => `${quoted(i.input)} is reserved for the program's own endpoint checks`,
+    }),
   })
   .strict();
 
+/** The PKI settings; each field's `.default` is the one place its default is stated (see PKI_DEFAULTS). */
 const pkiSchema = z
   .object({
-    /** Key algorithm of every key. Default `ECDSA-P256`. */
+    /** Key algorithm of every key. */
     algorithm: z
       .enum(KEY_ALGORITHMS, { error: (i) => `${quoted(i.input)} is not one of ${KEY_ALGORITHMS.join(", ")}` })
       .default("ECDSA-P256"),
-    /** Validity of the CAs, in hours. Default 87600 (10 years). */
-    caValidityHours: hours.default(87600),
-    /** Validity of server and client certificates, in hours. Default 8760 (1 year). */
-    leafValidityHours: hours.default(8760),
-    /** Reissue a certificate this many hours before it expires, on the next `pulumi up`. Default 720 (30 days). */
-    renewBeforeHours: hours.default(720),
-    /** Subject organisation (O) of every certificate. Default `docker-tls`. */
+    /** Validity of the CAs (and of each client's issuer), in hours. */
+    caValidityHours: hours.default(87600), // 10 years
+    /** Validity of server and client certificates, in hours. */
+    leafValidityHours: hours.default(8760), // 1 year
+    /** Reissue a certificate this many hours before it expires, on the next `pulumi up`. */
+    renewBeforeHours: hours.default(720), // 30 days
+    /** Subject organisation (O) of every certificate. */
     organization: z.string().min(1).default("docker-tls"),
   })
   .strict();
+
+/** The PKI settings of a stack that sets no `pki` key. */
+export const PKI_DEFAULTS: PkiConfig = pkiSchema.parse({});
 
 const rawSchema = z
   .object({
     hosts: z.array(hostSchema).min(1, { error: "at least one host is needed" }),
     clients: z.array(clientSchema).default([]),
-    pki: pkiSchema.default(pkiSchema.parse({})),
+    pki: pkiSchema.default(() => ({ ...PKI_DEFAULTS })),
     daemon: daemonOverrideSchema.default({}),
     sshPrivateKey: z.string().optional(),
     sshPrivateKeyPath: z.string().optional(),
@@ -301,8 +319,12 @@ export interface Config {
 /** Stands for the value of a secret `sshPrivateKey` that is present but not read here. */
 export const SECRET_PRESENT = "<secret: present>";
 
-/** Thrown for invalid configuration; `problems` has one line per problem. */
-export class ConfigError extends Error {
+/**
+ * Thrown for invalid configuration; `problems` has one line per problem. A RunError, because the
+ * Node SDK prints a RunError that ends the program as its message alone: every problem, each on its
+ * line, without the "unhandled exception" banner, a stack trace or a dump of `problems`.
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(`invalid docker-tls configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
@@ -453,9 +475,6 @@ function hashedMatch(entry: string, host: string): boolean {
 
 /** Reads and validates the current stack's configuration (namespace `docker-tls`). */
 export function loadStackConfig(): Config {
-  // Imported here so that parseConfig stays usable without a Pulumi runtime.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const cfg = new pulumi.Config("docker-tls");
   const raw: Record<string, unknown> = {};
   for (const key of ["hosts", "clients", "pki", "daemon"]) {

@@ -7,7 +7,7 @@
  * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig } from "./config";
+import { CHECK_CLIENT, loadStackConfig } from "./config";
 import { CertificateAuthority } from "./components/certificateAuthority";
 import { ClientCertificate } from "./components/clientCertificate";
 import { DockerHost } from "./components/dockerHost";
@@ -16,10 +16,8 @@ import { HostAudit } from "./components/hostAudit";
 import { ServerCertificate } from "./components/serverCertificate";
 import { dockerEnvWarnings } from "./environment";
 
-/** The program's own client identity for the endpoint checks; not one of the users' clients. */
-export const CHECK_CLIENT = "docker-tls-check";
-
-// Validation comes first: a bad value stops the run here, before any resource exists.
+// Validation comes first: a bad value stops the run here, before any resource exists. Its
+// ConfigError is a pulumi.RunError, so the CLI shows every problem and no stack trace.
 const config = loadStackConfig();
 for (const w of [...config.warnings, ...dockerEnvWarnings(process.env)]) pulumi.log.warn(w);
 

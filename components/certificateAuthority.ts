@@ -3,17 +3,18 @@ import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm } from "../config";
 import { privateKeyArgs } from "./keys";
 
+/** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
 export interface CertificateAuthorityArgs {
   /** Common name (CN) of the CA certificate. */
   commonName: string;
-  /** Subject organisation (O). Default `docker-tls`. */
-  organization?: string;
-  /** Key algorithm. Default `ECDSA-P256`. */
-  algorithm?: KeyAlgorithm;
-  /** Validity in hours. Default 87600 (10 years). */
-  validityHours?: number;
-  /** The next `pulumi up` reissues the CA this many hours before it expires. Default 720. */
-  renewBeforeHours?: number;
+  /** Subject organisation (O): `pki.organization`. */
+  organization: string;
+  /** Key algorithm: `pki.algorithm`. */
+  algorithm: KeyAlgorithm;
+  /** Validity in hours: `pki.caValidityHours`. */
+  validityHours: number;
+  /** The next `pulumi up` reissues the CA this many hours before it expires: `pki.renewBeforeHours`. */
+  renewBeforeHours: number;
 }
 
 /**
@@ -32,16 +33,16 @@ export class CertificateAuthority extends pulumi.ComponentResource {
   constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:pki:CertificateAuthority", name, {}, opts);
 
-    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.algorithm ?? "ECDSA-P256"), { parent: this });
+    const key = new tls.PrivateKey(`${name}-key`, privateKeyArgs(args.algorithm), { parent: this });
     const cert = new tls.SelfSignedCert(
       `${name}-cert`,
       {
         privateKeyPem: key.privateKeyPem,
         isCaCertificate: true,
         allowedUses: ["cert_signing", "crl_signing"],
-        subject: { commonName: args.commonName, organization: args.organization ?? "docker-tls" },
-        validityPeriodHours: args.validityHours ?? 87600,
-        earlyRenewalHours: args.renewBeforeHours ?? 720,
+        subject: { commonName: args.commonName, organization: args.organization },
+        validityPeriodHours: args.validityHours,
+        earlyRenewalHours: args.renewBeforeHours,
         setSubjectKeyId: true,
       },
       { parent: this },

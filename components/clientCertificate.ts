@@ -3,19 +3,20 @@ import type { KeyAlgorithm } from "../config";
 import { CertificateAuthority } from "./certificateAuthority";
 import { issueLeafCertificate } from "./keys";
 
+/** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
 export interface ClientCertificateArgs {
   /** The client's name: the CN of its certificate. */
   clientName: string;
-  /** Subject organisation (O). Default `docker-tls`. */
-  organization?: string;
-  /** Key algorithm. Default `ECDSA-P256`. */
-  algorithm?: KeyAlgorithm;
-  /** Validity of the client's issuer, in hours. Default 87600 (10 years). */
-  issuerValidityHours?: number;
-  /** Validity of the client certificate, in hours. Default 8760 (1 year). */
-  validityHours?: number;
-  /** The next `pulumi up` reissues it this many hours before it expires. Default 720. */
-  renewBeforeHours?: number;
+  /** Subject organisation (O): `pki.organization`. */
+  organization: string;
+  /** Key algorithm: `pki.algorithm`. */
+  algorithm: KeyAlgorithm;
+  /** Validity of the client's issuer, in hours: `pki.caValidityHours`. */
+  issuerValidityHours: number;
+  /** Validity of the client certificate, in hours: `pki.leafValidityHours`. */
+  validityHours: number;
+  /** The next `pulumi up` reissues it (and its issuer) this many hours before it expires: `pki.renewBeforeHours`. */
+  renewBeforeHours: number;
 }
 
 /**
@@ -34,8 +35,7 @@ export class ClientCertificate extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:pki:ClientCertificate", name, {}, opts);
-    const algorithm = args.algorithm ?? "ECDSA-P256";
-    const organization = args.organization ?? "docker-tls";
+    const { algorithm, organization } = args;
 
     const issuer = new CertificateAuthority(
       `${name}-issuer`,
@@ -54,8 +54,8 @@ export class ClientCertificate extends pulumi.ComponentResource {
       organization,
       issuer,
       extendedUsage: "client_auth",
-      validityHours: args.validityHours ?? 8760,
-      renewBeforeHours: args.renewBeforeHours ?? 720,
+      validityHours: args.validityHours,
+      renewBeforeHours: args.renewBeforeHours,
     });
 
     this.certPem = leaf.certPem;

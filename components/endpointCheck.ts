@@ -54,6 +54,28 @@ process.stdin.on("end", () => {
 `;
 
 /**
+ * The daemon's version from the probe's output. Anything else is a pulumi.ResourceError on `check`
+ * with its stack hidden, so that the CLI shows the message under the host's check instead of an
+ * "unhandled exception" with the stack of an apply callback.
+ */
+export function probedVersion(stdout: string, dockerHost: string, check: pulumi.Resource): string {
+  let version: unknown;
+  try {
+    version = (JSON.parse(stdout) as { version?: unknown } | null)?.version;
+  } catch {
+    // Not JSON: reported below like any other unexpected output.
+  }
+  if (typeof version !== "string" || version === "") {
+    throw new pulumi.ResourceError(
+      `${dockerHost}: the version probe printed ${JSON.stringify(stdout.slice(0, 200))}, not the daemon's version`,
+      check,
+      true,
+    );
+  }
+  return version;
+}
+
+/**
  * Proves that a host's secured endpoint works, from the machine running Pulumi:
  * - a `@pulumi/docker` provider for the endpoint, and a `getNetwork` call through it on every
  *   run (preview and up), so `pulumi up` fails when the endpoint stops working;
@@ -95,7 +117,7 @@ export class EndpointCheck extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );
-    this.dockerVersion = pulumi.unsecret(probe.stdout).apply((s) => (JSON.parse(s) as { version: string }).version);
+    this.dockerVersion = pulumi.unsecret(probe.stdout).apply((stdout) => probedVersion(stdout, args.dockerHost, this));
 
     this.registerOutputs({ dockerVersion: this.dockerVersion, networkId: this.networkId });
   }

@@ -5,6 +5,7 @@ import { CertificateAuthority } from "./certificateAuthority";
 import { issueLeafCertificate } from "./keys";
 import { fingerprintSha256 } from "./fingerprint";
 
+/** Every value is explicit: the defaults are config.ts's (`pki.*`, `hosts[i].*`), applied once there. */
 export interface ServerCertificateArgs {
   /** The CA that signs it; clients trust this CA's certificate as `ca.pem`. */
   ca: CertificateAuthority;
@@ -12,18 +13,18 @@ export interface ServerCertificateArgs {
   commonName: string;
   /** The address clients use (IP or DNS name); always a SAN. */
   address: string;
-  /** Extra DNS SANs. Default none. */
-  dnsNames?: string[];
-  /** Extra IP SANs. Default none. */
-  ipAddresses?: string[];
-  /** Subject organisation (O). Default `docker-tls`. */
-  organization?: string;
-  /** Key algorithm. Default `ECDSA-P256`. */
-  algorithm?: KeyAlgorithm;
-  /** Validity in hours. Default 8760 (1 year). */
-  validityHours?: number;
-  /** The next `pulumi up` reissues it this many hours before it expires. Default 720. */
-  renewBeforeHours?: number;
+  /** Extra DNS SANs: `hosts[i].dnsNames`. */
+  dnsNames: string[];
+  /** Extra IP SANs: `hosts[i].ipAddresses`. */
+  ipAddresses: string[];
+  /** Subject organisation (O): `pki.organization`. */
+  organization: string;
+  /** Key algorithm: `pki.algorithm`. */
+  algorithm: KeyAlgorithm;
+  /** Validity in hours: `pki.leafValidityHours`. */
+  validityHours: number;
+  /** The next `pulumi up` reissues it this many hours before it expires: `pki.renewBeforeHours`. */
+  renewBeforeHours: number;
 }
 
 /**
@@ -35,12 +36,25 @@ export function serverSans(a: Pick<ServerCertificateArgs, "address" | "dnsNames"
   dnsNames: string[];
   ipAddresses: string[];
 } {
-  const all = [a.address, ...(a.dnsNames ?? []), ...(a.ipAddresses ?? []), "localhost", "127.0.0.1"];
+  const all = [a.address, ...a.dnsNames, ...a.ipAddresses, "localhost", "127.0.0.1"];
   const uniq = (xs: string[]) => [...new Set(xs)].sort();
   return {
     dnsNames: uniq(all.filter((s) => net.isIP(s) === 0).map((s) => s.toLowerCase().replace(/\.$/, ""))),
     ipAddresses: uniq(all.filter((s) => net.isIP(s) !== 0)),
   };
+}
+
+/**
+ * The SHA-256 fingerprint of `certPem`, the certificate `cert` was issued. A certificate Node cannot
+ * read is a pulumi.ResourceError on `cert` with its stack hidden, so that the CLI shows the message
+ * under the host's certificate instead of an "unhandled exception" with the stack of an apply callback.
+ */
+export function certificateSha256(certPem: string, cert: pulumi.Resource): string {
+  try {
+    return fingerprintSha256(certPem);
+  } catch (e) {
+    throw new pulumi.ResourceError(`the issued certificate cannot be read: ${(e as Error).message}`, cert, true);
+  }
 }
 
 /** A host's server certificate: its own key, a CSR with its SANs, signed by the CA for server_auth only. */
@@ -55,20 +69,20 @@ export class ServerCertificate extends pulumi.ComponentResource {
   constructor(name: string, args: ServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:pki:ServerCertificate", name, {}, opts);
     const leaf = issueLeafCertificate(name, this, {
-      algorithm: args.algorithm ?? "ECDSA-P256",
+      algorithm: args.algorithm,
       commonName: args.commonName,
-      organization: args.organization ?? "docker-tls",
+      organization: args.organization,
       ...serverSans(args),
       issuer: args.ca,
       extendedUsage: "server_auth",
-      validityHours: args.validityHours ?? 8760,
-      renewBeforeHours: args.renewBeforeHours ?? 720,
+      validityHours: args.validityHours,
+      renewBeforeHours: args.renewBeforeHours,
     });
 
     this.certPem = leaf.certPem;
     this.privateKeyPem = leaf.privateKeyPem;
     this.notAfter = leaf.notAfter;
-    this.sha256 = leaf.certPem.apply(fingerprintSha256);
+    this.sha256 = leaf.certPem.apply((pem) => certificateSha256(pem, this));
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, sha256: this.sha256 });
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac } from "crypto";
-import { ConfigError, findHostKey, parseConfig } from "../../config";
+import * as pulumi from "@pulumi/pulumi";
+import { CHECK_CLIENT, ConfigError, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -79,6 +80,34 @@ describe("parseConfig", () => {
 
   test("duplicate client names", () => {
     expect(problems({ ...base(), clients: [{ name: "ci" }, { name: "ci" }] })).toEqual(['clients[1] (ci).name: "ci" is used twice']);
+  });
+
+  test("the endpoint checks' client name is reserved", () => {
+    expect(problems({ ...base(), clients: [{ name: "ci" }, { name: CHECK_CLIENT }] })).toEqual([
+      `clients[1] (docker-tls-check).name: "docker-tls-check" is reserved for the program's own endpoint checks`,
+    ]);
+  });
+
+  test("a ConfigError is a pulumi.RunError whose message lists every problem", () => {
+    const raw = base();
+    raw.hosts[0].address = "10.0.0.999";
+    raw.hosts[1].port = 0;
+    let error: unknown;
+    try {
+      parseConfig(raw, readFile);
+    } catch (e) {
+      error = e;
+    }
+    // The Node SDK prints a RunError's message alone, without a stack: see test/unit/validation.test.ts.
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(pulumi.RunError.isInstance(error)).toBe(true);
+    expect((error as ConfigError).message).toBe(
+      [
+        "invalid docker-tls configuration:",
+        '  - hosts[0] (web1).address: "10.0.0.999" is not an IP address or DNS name',
+        "  - hosts[1] (web2).port: 0 is out of range (1-65535)",
+      ].join("\n"),
+    );
   });
 
   test("an unknown init kind", () => {

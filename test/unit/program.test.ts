@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { PKI_DEFAULTS } from "../../config";
 import { isSecretInput, plain } from "../support/mocks";
 import { selfSigned } from "../support/openssl";
 
@@ -140,6 +141,18 @@ test("the CA signs certificates and CRLs only", () => {
   expect(byName("client-ci-issuer-cert").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
 });
 
+test("certificate lifetimes are the config's pki settings (its defaults here)", () => {
+  const { caValidityHours, leafValidityHours, renewBeforeHours } = PKI_DEFAULTS;
+  expect(byName("ca-cert").inputs).toMatchObject({ validityPeriodHours: caValidityHours, earlyRenewalHours: renewBeforeHours });
+  expect(byName("client-ci-issuer-cert").inputs).toMatchObject({
+    validityPeriodHours: caValidityHours,
+    earlyRenewalHours: renewBeforeHours,
+  });
+  for (const leaf of ["client-ci-cert", "client-docker-tls-check-cert", "server-sbx2-cert"]) {
+    expect(byName(leaf).inputs).toMatchObject({ validityPeriodHours: leafValidityHours, earlyRenewalHours: renewBeforeHours });
+  }
+});
+
 test("server certificates: server_auth only, SANs of the host plus localhost", () => {
   expect(byName("server-sbx1-cert").inputs.allowedUses).toEqual(["digital_signature", "server_auth"]);
   expect(byName("server-sbx1-csr").inputs).toMatchObject({
@@ -210,4 +223,8 @@ test("every key output is secret; versions and fingerprints are not", async () =
   expect(await value(hosts.sbx1.dockerVersion)).toBe("20.10.24");
   expect(await value(hosts.sbx1.serverCertSha256)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   expect(await pulumi.isSecret(hosts.sbx1.dockerVersion)).toBe(false);
+});
+
+test("the stack outputs are the CA, the clients and the hosts; the checker's name is none of them", () => {
+  expect(Object.keys(program).sort()).toEqual(["caCertPem", "clientCertificates", "dockerHosts"]);
 });

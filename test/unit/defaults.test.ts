@@ -1,0 +1,82 @@
+/**
+ * config.ts is the one source of the defaults; Pulumi.yaml's descriptions and the README's
+ * configuration table restate them for users. These tests keep the restatements honest: every
+ * pki, daemon and host setting is mentioned, and a scalar default appears as `key (value`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { DAEMON_DEFAULTS, PKI_DEFAULTS, parseConfig } from "../../config";
+
+const ROOT = path.join(__dirname, "..", "..");
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+
+// What a stack that sets nothing else gets: the defaults as parseConfig applies them.
+const minimal = parseConfig({ hosts: [{ name: "web1", address: "10.0.0.1" }], sshPrivateKeyPath: "/id" }, () => KEY);
+const HOST_DEFAULTS = { user: minimal.hosts[0].user, port: minimal.hosts[0].port, init: minimal.hosts[0].init };
+const HOST_KEYS = ["name", "address", "dnsNames", "ipAddresses", "user", "port", "sudo", "hostKey", "init", "daemon"];
+
+/** The block of a top-level key under `config:` in Pulumi.yaml, its folded lines joined. */
+function pulumiYamlEntry(key: string): string {
+  const lines = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").split("\n");
+  const start = lines.indexOf(`  ${key}:`);
+  if (start < 0) throw new Error(`Pulumi.yaml has no config key ${key}`);
+  const end = lines.findIndex((l, i) => i > start && /^ {0,2}\S/.test(l));
+  return lines
+    .slice(start + 1, end < 0 ? undefined : end)
+    .map((l) => l.trim())
+    .join(" ");
+}
+
+/** The README configuration table's row for `key` (its first cell, without backticks). */
+function readmeRow(key: string): string {
+  const row = fs
+    .readFileSync(path.join(ROOT, "README.md"), "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`| \`${key}\` |`));
+  if (row === undefined) throw new Error(`README's configuration table has no row for ${key}`);
+  return row;
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const mentions = (text: string, key: string) => new RegExp(`(^|[\\s,(\`])${escape(key)}\`?([\\s,;)]|$)`).test(text);
+/** `key (value`, the key and the value each perhaps in backticks, the value ending at `)`, `,` or `;`. */
+const statesDefault = (text: string, key: string, value: unknown) =>
+  new RegExp(`(^|[\\s,(\`])${escape(key)}\`? \\(\`?${escape(String(value))}\`?[),;]`).test(text);
+
+/** For each setting: whether the text mentions it, and states its scalar default; the misses, named. */
+function misses(text: string, defaults: Record<string, unknown>, keys = Object.keys(defaults)): string[] {
+  return keys.flatMap((key) => {
+    if (!mentions(text, key)) return [`${key}: not mentioned`];
+    const value = defaults[key];
+    const scalar = value !== undefined && (typeof value !== "object" || value === null);
+    return scalar && !statesDefault(text, key, value) ? [`${key}: does not state the default (${String(value)})`] : [];
+  });
+}
+
+describe.each([
+  ["Pulumi.yaml", pulumiYamlEntry],
+  ["README.md", readmeRow],
+])("%s states config.ts's defaults", (file, section) => {
+  test("pki", () => {
+    expect(misses(section("pki"), { ...PKI_DEFAULTS })).toEqual([]);
+  });
+
+  test("daemon", () => {
+    expect(misses(section("daemon"), { ...DAEMON_DEFAULTS })).toEqual([]);
+  });
+
+  test("hosts", () => {
+    const key = file === "README.md" ? "hosts[]" : "hosts";
+    expect(misses(section(key), HOST_DEFAULTS, HOST_KEYS)).toEqual([]);
+  });
+});
+
+test("the check itself: a wrong or missing default is caught", () => {
+  expect(misses("port (2375), debug (false)", { port: 2376, debug: false, dns: [] })).toEqual([
+    "port: does not state the default (2376)",
+    "dns: not mentioned",
+  ]);
+  expect(misses("`algorithm` (ECDSA-P256; ECDSA-P384), `init` (systemd; `sysv`)", { algorithm: "ECDSA-P256", init: "systemd" })).toEqual(
+    [],
+  );
+});
