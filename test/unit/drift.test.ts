@@ -597,22 +597,23 @@ describe("the drift command's report", () => {
     const { audits } = auditsFromEvents(events);
     const [h1, h2] = audits.map((a) => hostReport(a));
     expect(buildReport("prod", [h2, h1], 0).hosts.map((h) => h.host)).toEqual(["sbx1", "sbx2"]);
+    // As the CLI prints a configuration error (config.ts: ConfigError is a RunError, no stack).
     const cli = [
       "code: 255",
       " stdout: Previewing update (prod):",
-      "    pulumi:pulumi:Stack docker-tls-prod running error: Running program failed with an unhandled exception:",
+      " +  pulumi:pulumi:Stack docker-tls-prod create error: invalid docker-tls configuration:",
       "Diagnostics:",
       "  pulumi:pulumi:Stack (docker-tls-prod):",
-      "    error: Running program '/x/index.ts' failed with an unhandled exception:",
-      "    ConfigError: invalid docker-tls configuration:",
+      "    error: invalid docker-tls configuration:",
       '      - hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name',
-      "        at parseConfig (/x/config.ts:356:34)",
+      '      - clients[0] (docker-tls-check).name: "docker-tls-check" is reserved for the program\'s own endpoint checks',
+      "",
       "Resources:",
       "    1 errored",
     ].join("\n");
     expect(previewError(cli)).toBe(
-      "Running program '/x/index.ts' failed with an unhandled exception: / ConfigError: invalid docker-tls configuration: / " +
-        '- hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name',
+      'invalid docker-tls configuration: / - hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name / ' +
+        '- clients[0] (docker-tls-check).name: "docker-tls-check" is reserved for the program\'s own endpoint checks',
     );
   });
 });
