@@ -1,20 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { KeyAlgorithm } from "../config";
-import { privateKeyArgs } from "./keys";
+import { CertificateSettings, privateKeyArgs } from "./keys";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
-export interface CertificateAuthorityArgs {
+export interface CertificateAuthorityArgs extends CertificateSettings {
   /** Common name (CN) of the CA certificate. */
   commonName: string;
-  /** Subject organisation (O): `pki.organization`. */
-  organization: string;
-  /** Key algorithm: `pki.algorithm`. */
-  algorithm: KeyAlgorithm;
-  /** Validity in hours: `pki.caValidityHours`. */
-  validityHours: number;
-  /** The next `pulumi up` reissues the CA this many hours before it expires: `pki.renewBeforeHours`. */
-  renewBeforeHours: number;
 }
 
 /**

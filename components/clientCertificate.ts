@@ -1,22 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { KeyAlgorithm } from "../config";
 import { CertificateAuthority } from "./certificateAuthority";
-import { issueLeafCertificate } from "./keys";
+import { CertificateSettings, issueLeafCertificate } from "./keys";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
-export interface ClientCertificateArgs {
+export interface ClientCertificateArgs extends CertificateSettings {
   /** The client's name: the CN of its certificate. */
   clientName: string;
-  /** Subject organisation (O): `pki.organization`. */
-  organization: string;
-  /** Key algorithm: `pki.algorithm`. */
-  algorithm: KeyAlgorithm;
-  /** Validity of the client's issuer, in hours: `pki.caValidityHours`. */
+  /** Validity of the client's issuer, in hours: `pki.caValidityHours` (`validityHours` is the certificate's). */
   issuerValidityHours: number;
-  /** Validity of the client certificate, in hours: `pki.leafValidityHours`. */
-  validityHours: number;
-  /** The next `pulumi up` reissues it (and its issuer) this many hours before it expires: `pki.renewBeforeHours`. */
-  renewBeforeHours: number;
 }
 
 /**

@@ -16,18 +16,26 @@ export function leafKeyUsages(algorithm: KeyAlgorithm): string[] {
   return algorithm.startsWith("RSA") ? ["digital_signature", "key_encipherment"] : ["digital_signature"];
 }
 
-export interface LeafCertificateArgs {
-  algorithm: KeyAlgorithm;
-  commonName: string;
+/** What every certificate of the PKI takes from `pki.*` (config.ts applies the defaults once). */
+export interface CertificateSettings {
+  /** Subject organisation (O): `pki.organization`. */
   organization: string;
+  /** Key algorithm: `pki.algorithm`. */
+  algorithm: KeyAlgorithm;
+  /** Validity in hours: `pki.caValidityHours` for CAs, `pki.leafValidityHours` for leaves. */
+  validityHours: number;
+  /** The next `pulumi up` reissues the certificate this many hours before it expires: `pki.renewBeforeHours`. */
+  renewBeforeHours: number;
+}
+
+export interface LeafCertificateArgs extends CertificateSettings {
+  commonName: string;
   dnsNames?: string[];
   ipAddresses?: string[];
   /** The issuer's certificate and key. */
   issuer: { certPem: pulumi.Input<string>; privateKeyPem: pulumi.Input<string> };
   /** The one extended key usage: a server certificate is never a client's, and the reverse. */
   extendedUsage: "server_auth" | "client_auth";
-  validityHours: number;
-  renewBeforeHours: number;
 }
 
 /**

@@ -1,12 +1,11 @@
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
-import type { KeyAlgorithm } from "../config";
 import { CertificateAuthority } from "./certificateAuthority";
-import { issueLeafCertificate } from "./keys";
+import { CertificateSettings, issueLeafCertificate } from "./keys";
 import { fingerprintSha256 } from "./fingerprint";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`, `hosts[i].*`), applied once there. */
-export interface ServerCertificateArgs {
+export interface ServerCertificateArgs extends CertificateSettings {
   /** The CA that signs it; clients trust this CA's certificate as `ca.pem`. */
   ca: CertificateAuthority;
   /** Common name: the host's name. */
@@ -17,14 +16,6 @@ export interface ServerCertificateArgs {
   dnsNames: string[];
   /** Extra IP SANs: `hosts[i].ipAddresses`. */
   ipAddresses: string[];
-  /** Subject organisation (O): `pki.organization`. */
-  organization: string;
-  /** Key algorithm: `pki.algorithm`. */
-  algorithm: KeyAlgorithm;
-  /** Validity in hours: `pki.leafValidityHours`. */
-  validityHours: number;
-  /** The next `pulumi up` reissues it this many hours before it expires: `pki.renewBeforeHours`. */
-  renewBeforeHours: number;
 }
 
 /**
