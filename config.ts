@@ -38,6 +38,19 @@ export type HostKeyType = (typeof HOST_KEY_TYPES)[number];
  */
 export const CHECK_CLIENT = "docker-tls-check";
 
+/**
+ * Seconds DockerHost's apply and restore scripts wait for dockerd to answer on its TLS port after a
+ * restart before they roll back (the prelude's WAIT, render/sh/lib.sh). One value for every host.
+ */
+export const RESTART_WAIT_SECONDS = 60;
+
+/**
+ * Seconds HostAudit allows for the SSH connection to a host and for its TLS port to answer the
+ * probe from the machine running Pulumi (components/audit/inspect.ts); also the limit of the heal's
+ * SSH connection. One value for every host.
+ */
+export const AUDIT_TIMEOUT_SECONDS = 15;
+
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
 

@@ -7,7 +7,7 @@
  * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CHECK_CLIENT, loadStackConfig } from "./config";
+import { AUDIT_TIMEOUT_SECONDS, CHECK_CLIENT, RESTART_WAIT_SECONDS, loadStackConfig } from "./config";
 import { CertificateAuthority } from "./components/certificateAuthority";
 import { ClientCertificate } from "./components/clientCertificate";
 import { DockerHost } from "./components/dockerHost";
@@ -70,11 +70,19 @@ const hosts = config.hosts.map((h) => {
     serverCertPem: server.certPem,
     serverKeyPem: server.privateKeyPem,
     clientCaBundle,
+    waitSeconds: RESTART_WAIT_SECONDS,
   });
   // Drift detection: a refresh inspects the host; `up --refresh` heals it (components/hostAudit.ts).
   const audit = new HostAudit(
     `audit-${h.name}`,
-    { host: h, sshPrivateKey, manifest: host.manifest, applyCommand: host.applyCommand, serverCertSha256: server.sha256 },
+    {
+      host: h,
+      sshPrivateKey,
+      manifest: host.manifest,
+      applyCommand: host.applyCommand,
+      serverCertSha256: server.sha256,
+      timeoutSeconds: AUDIT_TIMEOUT_SECONDS,
+    },
     { dependsOn: [host.applied] },
   );
   const check = new EndpointCheck(

@@ -36,8 +36,8 @@ export interface DockerHostArgs {
   serverKeyPem: pulumi.Input<string>;
   /** Bundle of the issuers of the clients the daemon accepts (its `tlscacert`). */
   clientCaBundle: pulumi.Input<string>;
-  /** Seconds to wait for dockerd to come back after a restart before rolling back. Default 60. */
-  waitSeconds?: number;
+  /** Seconds to wait for dockerd to come back after a restart before rolling back (config.ts: RESTART_WAIT_SECONDS). */
+  waitSeconds: number;
 }
 
 /**
@@ -83,7 +83,7 @@ export class DockerHost extends pulumi.ComponentResource {
       init: h.init,
       restartCommand: h.restartCommand,
       port: h.daemon.port,
-      waitSeconds: args.waitSeconds ?? 60,
+      waitSeconds: args.waitSeconds,
     };
     const run = (script: string) => remoteCommand(script, h.sudo);
 

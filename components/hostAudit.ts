@@ -1,7 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig } from "../config";
 import { DAEMON_JSON_PATH, DEFAULT_DOCKER_PATH, DROP_IN_PATH, TLS_PATHS, listenHosts } from "../render/daemon";
-import { AuditFile, AuditState, DriftItem, Observed, SETTINGS, compareAudit, provider } from "./hostAuditProvider";
+import {
+  AuditFile,
+  AuditState,
+  DriftItem,
+  HOST_AUDIT_STATE_MODULE,
+  HOST_AUDIT_STATE_NAME,
+  HostAuditInputs,
+  Observed,
+  SETTINGS,
+  compareAudit,
+} from "./audit/compare";
+import { provider } from "./audit/provider";
 
 export interface HostAuditArgs {
   /** The host, validated (see config.ts). */
@@ -14,8 +25,8 @@ export interface HostAuditArgs {
   applyCommand: pulumi.Input<string>;
   /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the daemon must serve: ServerCertificate.sha256. */
   serverCertSha256: pulumi.Input<string>;
-  /** Seconds allowed for the SSH connection and for the TLS port to answer. Default 15. */
-  timeoutSeconds?: number;
+  /** Seconds allowed for the SSH connection and for the TLS port to answer (config.ts: AUDIT_TIMEOUT_SECONDS). */
+  timeoutSeconds: number;
 }
 
 /** Every file the program manages is owned by root (the apply script sets it). */
@@ -64,12 +75,31 @@ export function expectedState(host: HostConfig, manifest: string, serverCertSha2
   };
 }
 
-/** The state resource: inputs as below; `observed` is the output a refresh renews. */
+/**
+ * expectedState for the component `audit`: a manifest that does not list the managed files is a
+ * pulumi.ResourceError on it with its stack hidden, so that the CLI shows the message under the
+ * host's audit instead of an "unhandled exception" with the stack of an apply callback.
+ */
+export function auditExpectedState(host: HostConfig, manifest: string, serverCertSha256: string, audit: pulumi.Resource): AuditState {
+  try {
+    return expectedState(host, manifest, serverCertSha256);
+  } catch (e) {
+    throw new pulumi.ResourceError((e as Error).message, audit, true);
+  }
+}
+
+/** A value whose parts, at any depth, may each be an Output. */
+type DeepInput<T> = pulumi.Input<T extends (infer U)[] ? DeepInput<U>[] : T extends object ? { [K in keyof T]: DeepInput<T[K]> } : T>;
+
+/** HostAuditInputs as the state resource takes them: each one, and each part of one, may be an Output. */
+export type HostAuditStateArgs = { [K in keyof HostAuditInputs]: DeepInput<HostAuditInputs[K]> };
+
+/** The state resource (type HOST_AUDIT_STATE_TYPE): inputs as below; `observed` is the output a refresh renews. */
 class HostAuditState extends pulumi.dynamic.Resource {
   declare readonly observed: pulumi.Output<Observed>;
 
-  constructor(name: string, props: Record<string, pulumi.Input<unknown>>, opts: pulumi.CustomResourceOptions) {
-    super(provider, name, { ...props, observed: undefined }, opts, "dockertls", "HostAuditState");
+  constructor(name: string, props: HostAuditStateArgs, opts: pulumi.CustomResourceOptions) {
+    super(provider, name, { ...props, observed: undefined }, opts, HOST_AUDIT_STATE_MODULE, HOST_AUDIT_STATE_NAME);
   }
 }
 
@@ -106,7 +136,7 @@ export class HostAudit extends pulumi.ComponentResource {
   constructor(name: string, args: HostAuditArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:HostAudit", name, {}, opts);
     const h = args.host;
-    const expected = pulumi.all([args.manifest, args.serverCertSha256]).apply(([m, fp]) => expectedState(h, m, fp));
+    const expected = pulumi.all([args.manifest, args.serverCertSha256]).apply(([m, fp]) => auditExpectedState(h, m, fp, this));
     // One input per file and setting (see above); their values come with the manifest.
     const wanted: Record<string, pulumi.Input<unknown>> = {};
     for (const key of [...SETTINGS, ...managedPaths(h.init)]) {
@@ -115,7 +145,7 @@ export class HostAudit extends pulumi.ComponentResource {
     const state = new HostAuditState(
       `${name}-state`,
       {
-        ...wanted,
+        ...(wanted as HostAuditStateArgs),
         host: h.name,
         init: h.init,
         connection: {
@@ -127,7 +157,7 @@ export class HostAudit extends pulumi.ComponentResource {
           privateKey: pulumi.secret(args.sshPrivateKey),
         },
         heal: { command: args.applyCommand, manifest: args.manifest },
-        timeoutSeconds: args.timeoutSeconds ?? 15,
+        timeoutSeconds: args.timeoutSeconds,
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );

@@ -91,6 +91,8 @@ const STEPS = {
   restore: readSh("restore"),
   unstage: readSh("unstage"),
 } as const;
+/** The drift audit's look at a host: not a step, so without lib.sh (render/sh/inspect.sh). */
+const INSPECT = readSh("inspect");
 
 /**
  * The variables lib.sh and the step scripts read (lib.sh lists them). Every step gets the first
@@ -213,4 +215,28 @@ export function renderRestoreScript(t: ScriptTarget): string {
 /** Removes the staging folder (destroy of the upload step; render/sh/unstage.sh). */
 export function renderUnstageScript(t: Pick<ScriptTarget, "host" | "stateDir">): string {
   return compose("unstage", hostVars(t));
+}
+
+/** What the drift audit inspects on one host. */
+export interface InspectTarget {
+  init: InitKind;
+  /** dockerd's TLS port. */
+  port: number;
+  /** The managed files: their paths are the keys. */
+  files: Record<string, unknown>;
+}
+
+/**
+ * Reads a host's side of the drift audit (render/sh/inspect.sh): each managed file's SHA-256,
+ * mode and owner, whether dockerd runs (and its argv and daemon.json), whether the TLS port
+ * listens. Its prelude quotes INIT and PORT, and sets the files' paths (sorted) as the positional
+ * parameters. components/audit/inspect.ts runs it through remoteCommand and parses the output.
+ *
+ * The audit's dynamic provider calls this in the dynamic-provider process, where this module is
+ * not loaded: Pulumi's closure serializer captures this function with INSPECT (the file's text,
+ * read when this module loads here) and shellQuote by value.
+ */
+export function renderInspectScript(t: InspectTarget): string {
+  const files = Object.keys(t.files).sort().map(shellQuote).join(" ");
+  return `INIT=${shellQuote(t.init)}\nPORT=${shellQuote(String(Number(t.port)))}\nset --${files ? ` ${files}` : ""}\n${INSPECT}`;
 }

@@ -22,13 +22,13 @@
 import * as net from "net";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
-import { DriftItem, Observed, compareAudit, containsUnknown, desiredOf } from "../components/hostAuditProvider";
+import { DriftItem, HOST_AUDIT_STATE_TYPE, Observed, compareAudit, containsUnknown, desiredOf } from "../components/audit/compare";
 import { parseArgs } from "../sandbox/exec";
 import { ROOT, targetVars } from "./lib/stack";
 import { clearDockerEnv } from "../environment";
 
-/** The type token of HostAudit's state resource. */
-export const AUDIT_TYPE = "pulumi-nodejs:dynamic/dockertls:HostAuditState";
+/** The type token of HostAudit's state resource (an alias of HOST_AUDIT_STATE_TYPE, for the tests). */
+export const AUDIT_TYPE = HOST_AUDIT_STATE_TYPE;
 
 /** clean: matches; drift: differs; unreachable: could not be inspected; pending: in the config, not deployed yet. */
 export type HostStatus = "clean" | "drift" | "unreachable" | "pending";

@@ -11,28 +11,21 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
+import type * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { Server as SshServer, utils as sshUtils } from "ssh2";
 import { DAEMON_DEFAULTS, parseConfig } from "../../config";
 import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
-import { renderManifest } from "../../render/scripts";
+import { renderInspectScript, renderManifest } from "../../render/scripts";
 import { expectedFiles, expectedState, managedPaths } from "../../components/hostAudit";
-import {
-  AuditState,
-  Observed,
-  UNKNOWN,
-  compareAudit,
-  desiredOf,
-  effectiveTls,
-  flatten,
-  hostKeyAlgorithms,
-  parseInspect,
-  probeTls,
-  provider,
-  renderInspectScript,
-} from "../../components/hostAuditProvider";
+import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten } from "../../components/audit/compare";
+import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
+import { provider as auditProvider } from "../../components/audit/provider";
 import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
 import { selfSigned } from "../support/openssl";
+
+// The provider as the engine calls it: with whatever the state holds (these tests build it loosely).
+const provider = auditProvider as unknown as Required<pulumi.dynamic.ResourceProvider>;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-drift-unit-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -206,7 +199,7 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
 
     // No dockerd (the pid file names a process of another name, then nothing), no listener.
     fs.writeFileSync(pidFile, `${process.pid}\n`);
-    const none = parseInspect(execFileSync("sh", ["-c", script.replace(`PORT=${port}`, "PORT=9")]).toString(), [a]);
+    const none = parseInspect(execFileSync("sh", ["-c", script.replace(`PORT='${port}'`, "PORT=9")]).toString(), [a]);
     expect(none).toMatchObject({ running: false, listening: false, tlsverify: false, listeners: [] });
   });
 });

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isSecretInput, plain } from "../support/mocks";
 import { managedPaths } from "../../components/hostAudit";
-import { SETTINGS } from "../../components/hostAuditProvider";
+import { HOST_AUDIT_STATE_TYPE, SETTINGS } from "../../components/audit/compare";
 import { selfSigned } from "../support/openssl";
 
 interface Recorded {
@@ -24,7 +24,7 @@ const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY-FOR-THE-AUDIT
 
 const resources: Recorded[] = [];
 
-const AUDIT_STATE = "pulumi-nodejs:dynamic/dockertls:HostAuditState";
+const AUDIT_STATE = HOST_AUDIT_STATE_TYPE;
 const HOSTS = [
   { name: "sbx1", address: "10.203.0.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
   { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv", port: 2222 },
@@ -147,7 +147,9 @@ test("the serialized provider loads as the dynamic-provider process loads it (no
   ).handler() as Required<pulumi.dynamic.ResourceProvider>;
   expect(Object.keys(loaded).sort()).toEqual(["create", "delete", "diff", "read", "update"]);
   const inputs = plain(byName("audit-sbx1-state").inputs) as Record<string, unknown>;
-  const wanted = Object.fromEntries(Object.entries(inputs).filter(([k]) => k.startsWith("/") || SETTINGS.includes(k)));
+  const wanted = Object.fromEntries(
+    Object.entries(inputs).filter(([k]) => k.startsWith("/") || (SETTINGS as readonly string[]).includes(k)),
+  );
   const files = Object.fromEntries(Object.entries(wanted).filter(([k]) => k.startsWith("/")));
   const observed = { ...wanted, files, endpoint: "TLS" };
   expect(await loaded.diff("id", { ...inputs, observed }, inputs)).toEqual({ changes: false });

@@ -1,0 +1,264 @@
+/**
+ * The audit's look at a host: over SSH (the `ssh2` library, host key pinned) the inspect script
+ * (render/sh/inspect.sh) for the managed files and dockerd, and over TLS from this machine what the
+ * daemon's port serves. Then the script's output parsed into an observation.
+ *
+ * These functions run in the dynamic-provider process, captured by value in the provider's
+ * serialized closure (see ./provider.ts): modules are required inside them (Node's own, and `ssh2`
+ * from the project's node_modules), and nothing secret is captured (the SSH key arrives with each
+ * call's inputs).
+ */
+import type * as tlsModule from "tls";
+import type * as ssh2Module from "ssh2";
+import { remoteCommand, renderInspectScript } from "../../render/scripts";
+import { ABSENT, AuditConnection, AuditFile, AuditState, AuditTls, HostAuditInputs, Observed, desiredOf } from "./compare";
+
+/**
+ * dockerd's effective listeners and TLS settings: its flags, then its daemon.json for what the
+ * flags do not set (dockerd refuses a setting given both ways).
+ */
+export function effectiveTls(argv: string[], configText: string | undefined): AuditTls {
+  const flags: { hosts: string[]; tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string } = {
+    hosts: [],
+  };
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    let name = a;
+    let value: string | undefined;
+    const eq = a.indexOf("=");
+    if (a.startsWith("--") && eq > 0) {
+      name = a.slice(0, eq);
+      value = a.slice(eq + 1);
+    } else if (/^-H./.test(a)) {
+      name = "-H";
+      value = a.slice(2).replace(/^=/, "");
+    }
+    const arg = () => (value !== undefined ? value : argv[++i]);
+    const bool = () => value === undefined || value === "true" || value === "1";
+    if (name === "-H" || name === "--host") flags.hosts.push(arg());
+    else if (name === "--tls") flags.tls = bool();
+    else if (name === "--tlsverify") flags.tlsverify = bool();
+    else if (name === "--tlscacert") flags.tlscacert = arg();
+    else if (name === "--tlscert") flags.tlscert = arg();
+    else if (name === "--tlskey") flags.tlskey = arg();
+  }
+  let file: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(configText || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) file = parsed as Record<string, unknown>;
+  } catch {
+    // a daemon.json that does not parse sets nothing (the file's hash reports it)
+  }
+  const pick = (k: "tlsverify" | "tlscacert" | "tlscert" | "tlskey") => (flags[k] !== undefined ? flags[k] : file[k]);
+  const hosts = flags.hosts.length ? flags.hosts : Array.isArray(file.hosts) ? file.hosts.map(String) : [];
+  return {
+    tlsverify: pick("tlsverify") === true,
+    tlscacert: String(pick("tlscacert") || ""),
+    tlscert: String(pick("tlscert") || ""),
+    tlskey: String(pick("tlskey") || ""),
+    listeners: hosts.slice().sort(),
+  };
+}
+
+/** What the inspect script reports: the host's part of an observation. */
+export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening">;
+
+/** Parses the inspect script's output into the host's part of `observed`. */
+export function parseInspect(stdout: string, paths: string[]): Inspected {
+  const files: Record<string, AuditFile> = {};
+  for (const p of paths) files[p] = ABSENT;
+  let running = false;
+  let listening = false;
+  let argv: string[] = [];
+  let config: string | undefined;
+  for (const line of stdout.split("\n")) {
+    const [tag, ...rest] = line.split(" ");
+    if (tag === "file" && rest.length >= 4) {
+      const [sha256, mode, owner] = rest;
+      files[rest.slice(3).join(" ")] = sha256 === "-" ? ABSENT : { sha256, mode, owner };
+    } else if (tag === "running") {
+      running = rest[0] === "yes";
+    } else if (tag === "listening") {
+      listening = rest[0] === "yes";
+    } else if (tag === "cmdline") {
+      argv = Buffer.from(rest.join(""), "base64")
+        .toString("utf8")
+        .split("\0")
+        .filter((s) => s !== "");
+    } else if (tag === "config" && rest[0] !== "-") {
+      config = Buffer.from(rest.join(""), "base64").toString("utf8");
+    }
+  }
+  const none: AuditTls = { tlsverify: false, tlscacert: "", tlscert: "", tlskey: "", listeners: [] };
+  return { files, running, listening, ...(running ? effectiveTls(argv, config) : none) };
+}
+
+/** What a TLS client without a certificate sees on a port. */
+export interface TlsProbe {
+  /** SHA-256 fingerprint of the server's certificate (`AB:CD:…`), "" when no TLS answers. */
+  serverCertSha256: string;
+  /** The server refused us for want of a client certificate. */
+  requireClientCert: boolean;
+  /** What happened, for people. */
+  endpoint: string;
+}
+
+/**
+ * What port PORT of ADDRESS serves, seen from this machine by a TLS client without a certificate:
+ * the SHA-256 fingerprint of the server's certificate (`AB:CD:…`, "" when no TLS answers), and
+ * whether the server then refuses us for want of a client certificate.
+ */
+export function probeTls(address: string, port: number, timeoutMs: number): Promise<TlsProbe> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required where it runs (see the module's comment)
+  const tls = require("tls") as typeof tlsModule;
+  return new Promise((resolve) => {
+    let fingerprint = "";
+    let answer = "";
+    let settled = false;
+    // Declared before the callbacks that read it: Pulumi's closure serializer refuses a `const`
+    // declared after them ("Unexpected missing variable in closure environment").
+    // eslint-disable-next-line prefer-const
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const socket = tls.connect({ host: address, port, rejectUnauthorized: false });
+    const done = (requireClientCert: boolean, endpoint: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ serverCertSha256: fingerprint, requireClientCert, endpoint });
+    };
+    const peer = () => {
+      try {
+        const c = socket.getPeerCertificate();
+        if (c && c.fingerprint256) fingerprint = c.fingerprint256;
+      } catch {
+        // no certificate yet
+      }
+    };
+    timer = setTimeout(() => {
+      peer();
+      done(false, `port ${port}: no answer within ${Math.round(timeoutMs / 1000)} s`);
+    }, timeoutMs);
+    socket.once("secureConnect", () => {
+      peer();
+      // TLS 1.3: the server checks our (missing) certificate after the handshake; ask for something.
+      socket.write("GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n");
+    });
+    socket.on("data", (d) => {
+      answer += d;
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(answer);
+      if (m) done(false, `TLS without a client certificate: HTTP ${m[1]}`);
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      peer();
+      const what = `${e.code || ""} ${e.message}`.trim();
+      const refusedUs = /certificate|handshake failure|ECONNRESET|EPIPE/i.test(what) && fingerprint !== "";
+      done(refusedUs, refusedUs ? "TLS; refused without a client certificate" : `port ${port}: ${what}`);
+    });
+    socket.on("close", () => {
+      peer();
+      done(fingerprint !== "", fingerprint ? "TLS; closed without a client certificate" : `port ${port}: closed`);
+    });
+  });
+}
+
+/**
+ * The host key algorithms ssh2 may negotiate for a pinned key (`TYPE BASE64 [comment]`): only the
+ * pinned key's own, so that a server with several host keys shows that one (hostVerifier then
+ * compares its bytes) instead of the one ssh2 would prefer and a spurious mismatch. Undefined
+ * when nothing is pinned (ssh2's defaults). ed25519 and ECDSA algorithms are named like their
+ * key types; an RSA key (which config.ts refuses to pin) also signs with SHA-2 (RFC 8332), which
+ * is what OpenSSH 8.8 and later still accept. Other types go as they are: ssh2 refuses to connect
+ * with "Unsupported algorithm: TYPE", which says more than a mismatch would.
+ */
+export function hostKeyAlgorithms(hostKey: string | undefined): string[] | undefined {
+  const type = String(hostKey || "")
+    .trim()
+    .split(/\s+/)[0];
+  if (!type) return undefined;
+  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  return [type];
+}
+
+/** What a command run over SSH did. */
+export interface SshResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs COMMAND over SSH (stdin from INPUT); resolves with its exit code and output. */
+export function sshExec(connection: AuditConnection, command: string, input: string | undefined, timeoutMs: number): Promise<SshResult> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required where it runs (see the module's comment)
+  const { Client } = require("ssh2") as typeof ssh2Module;
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let settled = false;
+    let hostKeyMismatch = false;
+    const fail = (e: Error) => {
+      if (settled) return;
+      settled = true;
+      client.end();
+      reject(hostKeyMismatch ? new Error("the host key does not match the pinned one") : e);
+    };
+    client.on("ready", () => {
+      client.exec(command, (err, stream) => {
+        if (err) return fail(err);
+        let stdout = "";
+        let stderr = "";
+        stream.on("data", (d: Buffer) => (stdout += d));
+        stream.stderr.on("data", (d: Buffer) => (stderr += d));
+        stream.on("close", (code: unknown) => {
+          if (settled) return;
+          settled = true;
+          client.end();
+          resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+        });
+        stream.end(input === undefined ? "" : input);
+      });
+    });
+    client.on("error", fail);
+    const pinned = connection.hostKey ? Buffer.from(String(connection.hostKey).trim().split(/\s+/)[1] || "", "base64") : undefined;
+    client.on("close", () => fail(new Error("connection closed")));
+    client.connect({
+      host: connection.host,
+      port: connection.port,
+      username: connection.user,
+      privateKey: connection.privateKey,
+      readyTimeout: timeoutMs,
+      algorithms: pinned ? { serverHostKey: hostKeyAlgorithms(connection.hostKey) as ssh2Module.ServerHostKeyAlgorithm[] } : undefined,
+      hostVerifier: pinned
+        ? (key: Buffer) => {
+            hostKeyMismatch = !Buffer.from(key).equals(pinned);
+            return !hostKeyMismatch;
+          }
+        : undefined,
+    });
+  });
+}
+
+/** What inspectHost needs of the resource's inputs, beside the wanted state (its port and files). */
+export type InspectProps = Pick<HostAuditInputs, "init" | "connection" | "timeoutSeconds">;
+
+/** Inspects a host over SSH and its TLS port from here; never throws (an unreachable host is `reachable: false`). */
+export async function inspectHost(props: InspectProps): Promise<Observed> {
+  const c = props.connection;
+  const e = desiredOf(props);
+  const timeoutMs = props.timeoutSeconds * 1000;
+  const paths = Object.keys(e.files).sort();
+  const script = renderInspectScript({ init: props.init, port: e.port, files: e.files });
+  const command = remoteCommand(script, c.sudo);
+  const [ssh, served] = await Promise.all([
+    sshExec(c, command, "", timeoutMs).then(
+      (r): SshResult & { error?: undefined } => r,
+      (err) => ({ error: `cannot reach ${c.user}@${c.host}:${c.port} over SSH: ${err.message || err}` }),
+    ),
+    probeTls(c.host, e.port, timeoutMs),
+  ]);
+  if (ssh.error !== undefined) return { reachable: false, error: ssh.error, port: e.port, ...served };
+  if (ssh.code !== 0) {
+    const why = (ssh.stderr || ssh.stdout).trim().split("\n").slice(-3).join(" / ");
+    return { reachable: false, error: `inspection on ${c.host} failed (exit ${ssh.code}): ${why}`, port: e.port, ...served };
+  }
+  return { reachable: true, port: e.port, ...parseInspect(ssh.stdout, paths), ...served };
+}

@@ -1,0 +1,23 @@
+/** A failure inside HostAudit's applies is a pulumi.ResourceError on the audit, its stack hidden. */
+import * as pulumi from "@pulumi/pulumi";
+import { auditExpectedState } from "../../components/hostAudit";
+import { parseConfig } from "../../config";
+
+test("a manifest without the managed files: a ResourceError on the audit, stack hidden", () => {
+  const host = parseConfig(
+    { hosts: [{ name: "web1", address: "192.0.2.10" }], sshPrivateKeyPath: "/id" },
+    () => "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n",
+  ).hosts[0];
+  const audit = { urn: "urn:pulumi:s::p::dockertls:host:HostAudit::audit-web1" } as unknown as pulumi.Resource;
+  let thrown: unknown;
+  try {
+    auditExpectedState(host, "abc 444 /etc/docker/ca.pem\n", "AB:CD", audit);
+  } catch (e) {
+    thrown = e;
+  }
+  expect(pulumi.ResourceError.isInstance(thrown)).toBe(true);
+  const err = thrown as pulumi.ResourceError;
+  expect(err.resource).toBe(audit);
+  expect(err.hideStack).toBe(true);
+  expect(err.message).toMatch(/^host web1: the manifest lists \/etc\/docker\/ca\.pem; the audit expects /);
+});
