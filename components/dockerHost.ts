@@ -1,19 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { HostConfig } from "../config";
-import {
-  DAEMON_JSON_PATH,
-  DEFAULT_DOCKER_PATH,
-  DROP_IN_PATH,
-  TLS_PATHS,
-  renderDaemonJson,
-  renderDefaultDocker,
-  renderSystemdDropIn,
-} from "../render/daemon";
+import { FileDigest, HostConnection, HostPlan, fileDigests, planHost, renderHostFiles } from "../host/plan";
 import {
   HostFile,
-  ScriptTarget,
-  parseOriginalDaemonJson,
   parseProbe,
   remoteCommand,
   renderApplyScript,
@@ -25,9 +15,27 @@ import {
   renderUploadScript,
 } from "../render/scripts";
 
+/** The command provider's connection to a planned host. */
+export function commandConnection(c: HostConnection, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+  return {
+    host: c.address,
+    port: c.port,
+    user: c.user,
+    privateKey: pulumi.secret(privateKey),
+    hostKey: c.hostKey,
+    // A host that is down fails the run in about a minute, not after the default ten dials. The
+    // command provider dials dialErrorLimit + 1 times, with a back-off between, and
+    // perDialTimeout bounds only the TCP connect of each dial (not the SSH handshake).
+    dialErrorLimit: 4,
+    perDialTimeout: 15,
+  };
+}
+
 export interface DockerHostArgs {
   /** The host, validated (see config.ts). */
   host: HostConfig;
+  /** The host's plan (host/plan.ts); planHost(host, { waitSeconds }) unless given. */
+  plan?: HostPlan;
   /** SSH private key for `host.user`; a secret. */
   sshPrivateKey: pulumi.Input<string>;
   /** The host's server certificate (PEM). */
@@ -60,32 +68,18 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly applied: command.remote.Command;
   /** The hashes of the files in place: changes whenever the daemon was reconfigured. */
   readonly manifest: pulumi.Output<string>;
+  /** The managed files as installed (path, mode, owner, SHA-256): what HostAudit expects. */
+  readonly files: pulumi.Output<FileDigest[]>;
   /** The apply step's command line (no secret in it; the manifest goes on its stdin): HostAudit heals with it. */
   readonly applyCommand: string;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:DockerHost", name, {}, opts);
     const h = args.host;
-    const connection: command.types.input.remote.ConnectionArgs = {
-      host: h.address,
-      port: h.port,
-      user: h.user,
-      privateKey: pulumi.secret(args.sshPrivateKey),
-      hostKey: h.hostKey,
-      // A host that is down fails the run in about a minute, not after the default ten dials. The
-      // command provider dials dialErrorLimit + 1 times, with a back-off between, and
-      // perDialTimeout bounds only the TCP connect of each dial (not the SSH handshake).
-      dialErrorLimit: 4,
-      perDialTimeout: 15,
-    };
-    const target: ScriptTarget = {
-      host: h.name,
-      init: h.init,
-      restartCommand: h.restartCommand,
-      port: h.daemon.port,
-      waitSeconds: args.waitSeconds,
-    };
-    const run = (script: string) => remoteCommand(script, h.sudo);
+    const plan = args.plan ?? planHost(h, { waitSeconds: args.waitSeconds });
+    const connection = commandConnection(plan.connection, args.sshPrivateKey);
+    const target = plan.target;
+    const run = (script: string) => remoteCommand(script, plan.connection.sudo);
 
     const probe = new command.remote.Command(
       `${name}-probe`,
@@ -95,20 +89,9 @@ export class DockerHost extends pulumi.ComponentResource {
 
     const files: pulumi.Output<HostFile[]> = pulumi
       .all([probe.stdout, args.serverCertPem, args.serverKeyPem, args.clientCaBundle])
-      .apply(([probed, serverCert, serverKey, bundle]) => {
-        const original = parseProbe(probed);
-        const daemonJson = parseOriginalDaemonJson(h.name, original.daemonJson);
-        const settings: HostFile[] = [{ path: DAEMON_JSON_PATH, mode: "0644", content: renderDaemonJson(daemonJson, h.daemon, h.init) }];
-        if (h.init === "systemd") settings.push({ path: DROP_IN_PATH, mode: "0644", content: renderSystemdDropIn(original.execStart) });
-        if (h.init === "sysv")
-          settings.push({ path: DEFAULT_DOCKER_PATH, mode: "0644", content: renderDefaultDocker(original.defaultDocker ?? "", h.daemon) });
-        return [
-          { path: TLS_PATHS.clientCaBundle, mode: "0444", content: bundle },
-          { path: TLS_PATHS.serverCert, mode: "0444", content: serverCert },
-          { path: TLS_PATHS.serverKey, mode: "0400", content: serverKey },
-          ...settings,
-        ];
-      });
+      .apply(([probed, serverCertPem, serverKeyPem, clientCaBundle]) =>
+        renderHostFiles(h, plan.files, { probe: parseProbe(probed), serverCertPem, serverKeyPem, clientCaBundle }),
+      );
 
     const upload = new command.remote.Command(
       `${name}-upload`,
@@ -125,6 +108,7 @@ export class DockerHost extends pulumi.ComponentResource {
     );
 
     this.manifest = pulumi.unsecret(files.apply(renderManifest));
+    this.files = pulumi.unsecret(files.apply((rendered) => fileDigests(plan.files, rendered)));
     this.applyCommand = run(renderApplyScript(target));
     this.applied = new command.remote.Command(
       `${name}-apply`,
@@ -139,7 +123,7 @@ export class DockerHost extends pulumi.ComponentResource {
       { parent: this, dependsOn: [upload] },
     );
 
-    this.dockerHost = `tcp://${h.address.includes(":") ? `[${h.address}]` : h.address}:${h.daemon.port}`;
+    this.dockerHost = plan.dockerHost;
     this.registerOutputs({ dockerHost: this.dockerHost, manifest: this.manifest });
   }
 }

@@ -18,9 +18,14 @@ export const DROP_IN_PATH = "/etc/systemd/system/docker.service.d/docker-tls.con
 export const DEFAULT_DOCKER_PATH = "/etc/default/docker";
 export const UNIX_SOCKET = "unix:///var/run/docker.sock";
 
+/** `tcp://ADDRESS:PORT`, an IPv6 address in brackets (`tcp://[2001:db8::1]:2376`): the one place that brackets. */
+export function tcpUrl(address: string, port: number): string {
+  return `tcp://${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
 /** The listeners dockerd must have: TLS on TCP, and the unix socket unless it was turned off. */
 export function listenHosts(d: DaemonSettings): string[] {
-  const tcp = `tcp://${d.bindAddress.includes(":") ? `[${d.bindAddress}]` : d.bindAddress}:${d.port}`;
+  const tcp = tcpUrl(d.bindAddress, d.port);
   return d.keepUnixSocket ? [UNIX_SOCKET, tcp] : [tcp];
 }
 

@@ -5,7 +5,17 @@ import * as path from "path";
 export const ROOT = path.resolve(__dirname, "..", "..");
 
 /** What the program needs at run time; Pulumi.yaml is copied (stack settings are written beside it). */
-const PROGRAM_FILES = ["index.ts", "config.ts", "environment.ts", "components", "render", "tsconfig.json", "package.json", "node_modules"];
+const PROGRAM_FILES = [
+  "index.ts",
+  "config.ts",
+  "environment.ts",
+  "components",
+  "host",
+  "render",
+  "tsconfig.json",
+  "package.json",
+  "node_modules",
+];
 
 /** Makes `work` a directory from which Pulumi runs this program. */
 export function programDir(work: string): string {

@@ -1,0 +1,163 @@
+/**
+ * One host's plan: everything the program decides about a host from its validated config alone,
+ * computed once (planHost) and read by DockerHost (what it connects to, runs and installs) and by
+ * HostAudit (what it expects to find). Pure: no Pulumi, no I/O.
+ *
+ * The managed files are known up front by path, mode and owner; their content (and so their
+ * SHA-256) comes later, from the probe's output and the certificates: renderHostFiles turns the
+ * planned files into HostFiles once those are known, and fileDigests into what the audit expects.
+ */
+import { HostConfig, InitKind, RESTART_WAIT_SECONDS } from "../config";
+import {
+  DAEMON_JSON_PATH,
+  DEFAULT_DOCKER_PATH,
+  DROP_IN_PATH,
+  TLS_PATHS,
+  listenHosts,
+  renderDaemonJson,
+  renderDefaultDocker,
+  renderSystemdDropIn,
+  tcpUrl,
+} from "../render/daemon";
+import { HostFile, ProbeResult, ScriptTarget, parseOriginalDaemonJson, sha256 } from "../render/scripts";
+
+/** Every file the program manages is owned by root (the apply script sets it). */
+export const OWNER = "root:root";
+
+/** What a managed file's content is made from. */
+export type FileSource = "clientCaBundle" | "serverCert" | "serverKey" | "daemonJson" | "systemdDropIn" | "defaultDocker";
+
+/** A file the program manages on a host, known before its content is. */
+export interface PlannedFile {
+  path: string;
+  /** Octal mode as installed, e.g. "0444" (HostFile.mode). */
+  mode: string;
+  /** `user:group`. */
+  owner: string;
+  /** What its content is rendered from (see renderHostFiles). */
+  source: FileSource;
+}
+
+/** A managed file once its content is known, as the audit expects it: mode as `stat -c %a` prints it ("400"). */
+export interface FileDigest {
+  path: string;
+  mode: string;
+  owner: string;
+  sha256: string;
+}
+
+/** How the program reaches a host over SSH (DockerHost's command provider and HostAudit alike). */
+export interface HostConnection {
+  address: string;
+  port: number;
+  user: string;
+  /** Run the host's scripts through `sudo -n` (user is not root). */
+  sudo: boolean;
+  /** The pinned host key (`TYPE BASE64`), if any. */
+  hostKey?: string;
+  /** The pinned key's algorithm: the first word of hostKey. */
+  hostKeyAlgorithm?: string;
+}
+
+/** The plan of one host. */
+export interface HostPlan {
+  /** The host's name (config). */
+  name: string;
+  init: InitKind;
+  connection: HostConnection;
+  /** The managed files, in the order they are uploaded and listed in the manifest. */
+  files: PlannedFile[];
+  /** The listeners dockerd must have (render/daemon.ts listenHosts). */
+  listenHosts: string[];
+  /** Where the TLS material lives on the host. */
+  tlsPaths: typeof TLS_PATHS;
+  /** dockerd's TLS port. */
+  daemonPort: number;
+  /** `tcp://ADDRESS:PORT`, for DOCKER_HOST (an IPv6 address in brackets). */
+  dockerHost: string;
+  /** How DockerHost's scripts restart and watch dockerd. */
+  target: ScriptTarget;
+}
+
+/** The managed files on a host of this init kind: the TLS material, daemon.json and the init system's file. */
+export function plannedFiles(init: InitKind): PlannedFile[] {
+  const file = (path: string, mode: string, source: FileSource): PlannedFile => ({ path, mode, owner: OWNER, source });
+  return [
+    file(TLS_PATHS.clientCaBundle, "0444", "clientCaBundle"),
+    file(TLS_PATHS.serverCert, "0444", "serverCert"),
+    file(TLS_PATHS.serverKey, "0400", "serverKey"),
+    file(DAEMON_JSON_PATH, "0644", "daemonJson"),
+    ...(init === "systemd" ? [file(DROP_IN_PATH, "0644", "systemdDropIn")] : []),
+    ...(init === "sysv" ? [file(DEFAULT_DOCKER_PATH, "0644", "defaultDocker")] : []),
+  ];
+}
+
+/** The plan of `host`; `waitSeconds`: how long its scripts wait for dockerd after a restart (config.ts: RESTART_WAIT_SECONDS). */
+export function planHost(host: HostConfig, opts: { waitSeconds: number } = { waitSeconds: RESTART_WAIT_SECONDS }): HostPlan {
+  const hostKeyAlgorithm = host.hostKey?.trim().split(/\s+/)[0];
+  return {
+    name: host.name,
+    init: host.init,
+    connection: {
+      address: host.address,
+      port: host.port,
+      user: host.user,
+      sudo: host.sudo,
+      ...(host.hostKey !== undefined ? { hostKey: host.hostKey, hostKeyAlgorithm } : {}),
+    },
+    files: plannedFiles(host.init),
+    listenHosts: listenHosts(host.daemon),
+    tlsPaths: TLS_PATHS,
+    daemonPort: host.daemon.port,
+    dockerHost: tcpUrl(host.address, host.daemon.port),
+    target: {
+      host: host.name,
+      init: host.init,
+      restartCommand: host.restartCommand,
+      port: host.daemon.port,
+      waitSeconds: opts.waitSeconds,
+    },
+  };
+}
+
+/** What the planned files' contents are rendered from. */
+export interface FileInputs {
+  /** What the probe found on the host (parseProbe). */
+  probe: ProbeResult;
+  serverCertPem: string;
+  serverKeyPem: string;
+  clientCaBundle: string;
+}
+
+/** The planned files of `host` with their content. */
+export function renderHostFiles(host: HostConfig, files: PlannedFile[], inputs: FileInputs): HostFile[] {
+  const render = (source: FileSource): string => {
+    switch (source) {
+      case "clientCaBundle":
+        return inputs.clientCaBundle;
+      case "serverCert":
+        return inputs.serverCertPem;
+      case "serverKey":
+        return inputs.serverKeyPem;
+      case "daemonJson":
+        return renderDaemonJson(parseOriginalDaemonJson(host.name, inputs.probe.daemonJson), host.daemon, host.init);
+      case "systemdDropIn":
+        return renderSystemdDropIn(inputs.probe.execStart);
+      case "defaultDocker":
+        return renderDefaultDocker(inputs.probe.defaultDocker ?? "", host.daemon);
+    }
+  };
+  return files.map((f) => ({ path: f.path, mode: f.mode, content: render(f.source) }));
+}
+
+/** The audit's mode: octal without the leading 0, as `stat -c %a` prints it (and the manifest lists it). */
+export const auditMode = (mode: string) => mode.replace(/^0(?=\d{3}$)/, "");
+
+/** The planned files with the SHA-256 of their rendered content, as the audit expects them. */
+export function fileDigests(files: PlannedFile[], rendered: HostFile[]): FileDigest[] {
+  return files.map((f) => {
+    const r = rendered.find((x) => x.path === f.path);
+    if (!r) throw new Error(`${f.path}: planned but not rendered`);
+    return { path: f.path, mode: auditMode(f.mode), owner: f.owner, sha256: sha256(r.content) };
+  });
+}
