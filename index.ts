@@ -13,6 +13,7 @@ import { ClientCertificate } from "./components/clientCertificate";
 import { DockerHost } from "./components/dockerHost";
 import { EndpointCheck } from "./components/endpointCheck";
 import { HostAudit } from "./components/hostAudit";
+import { planHost } from "./host/plan";
 import { ServerCertificate } from "./components/serverCertificate";
 import { dockerEnvWarnings } from "./environment";
 
@@ -64,8 +65,10 @@ const hosts = config.hosts.map((h) => {
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
   });
+  const plan = planHost(h, { waitSeconds: RESTART_WAIT_SECONDS });
   const host = new DockerHost(`host-${h.name}`, {
     host: h,
+    plan,
     sshPrivateKey,
     serverCertPem: server.certPem,
     serverKeyPem: server.privateKeyPem,
@@ -77,7 +80,9 @@ const hosts = config.hosts.map((h) => {
     `audit-${h.name}`,
     {
       host: h,
+      plan,
       sshPrivateKey,
+      files: host.files,
       manifest: host.manifest,
       applyCommand: host.applyCommand,
       serverCertSha256: server.sha256,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostConfig } from "../config";
-import { DAEMON_JSON_PATH, DEFAULT_DOCKER_PATH, DROP_IN_PATH, TLS_PATHS, listenHosts } from "../render/daemon";
+import { FileDigest, HostConnection, HostPlan, OWNER, planHost, plannedFiles } from "../host/plan";
 import {
   AuditFile,
   AuditState,
@@ -17,9 +17,13 @@ import { provider } from "./audit/provider";
 export interface HostAuditArgs {
   /** The host, validated (see config.ts). */
   host: HostConfig;
+  /** The host's plan (host/plan.ts), as DockerHost got it; planHost(host) unless given. */
+  plan?: HostPlan;
   /** SSH private key for `host.user`; a secret (and kept one in the state). */
   sshPrivateKey: pulumi.Input<string>;
-  /** `sha256 mode path` per managed file: DockerHost.manifest. */
+  /** The managed files as installed, with their SHA-256: DockerHost.files. */
+  files: pulumi.Input<FileDigest[]>;
+  /** `sha256 mode path` per managed file: DockerHost.manifest, what the heal sends the apply script. */
   manifest: pulumi.Input<string>;
   /** The command line of DockerHost's apply step (DockerHost.applyCommand): what heals the host. */
   applyCommand: pulumi.Input<string>;
@@ -29,63 +33,83 @@ export interface HostAuditArgs {
   timeoutSeconds: number;
 }
 
-/** Every file the program manages is owned by root (the apply script sets it). */
-const OWNER = "root:root";
+/** The managed files as the audit's inputs hold them: `{sha256, mode, owner}` under each path. */
+export function auditFiles(files: FileDigest[]): Record<string, AuditFile> {
+  return Object.fromEntries(files.map((f) => [f.path, { sha256: f.sha256, mode: f.mode, owner: f.owner }]));
+}
 
-/** The files of a DockerHost manifest (`sha256 mode path` lines), as an audit expects them. */
-export function expectedFiles(manifest: string): Record<string, AuditFile> {
-  const files: Record<string, AuditFile> = {};
+/** The entries of a DockerHost manifest (`sha256 mode path` lines), read back: for tests that build a manifest. */
+export function manifestDigests(manifest: string): FileDigest[] {
+  const files: FileDigest[] = [];
   for (const line of manifest.split("\n")) {
     const [sha256, mode, ...rest] = line.trim().split(/\s+/);
     if (!sha256 || !mode || rest.length === 0) continue;
-    files[rest.join(" ")] = { sha256, mode, owner: OWNER };
+    files.push({ path: rest.join(" "), mode, owner: OWNER, sha256 });
   }
   return files;
 }
 
-/**
- * The files DockerHost manages on a host of this init kind (the paths of its manifest). Known
- * before the manifest is, because each becomes an input of its own (see HostAudit).
- */
-export function managedPaths(init: HostConfig["init"]): string[] {
-  const settings = init === "systemd" ? [DROP_IN_PATH] : init === "sysv" ? [DEFAULT_DOCKER_PATH] : [];
-  return [TLS_PATHS.clientCaBundle, TLS_PATHS.serverCert, TLS_PATHS.serverKey, DAEMON_JSON_PATH, ...settings].sort();
+/** The files of a DockerHost manifest, as an audit expects them (a view of manifestDigests). */
+export function expectedFiles(manifest: string): Record<string, AuditFile> {
+  return auditFiles(manifestDigests(manifest));
 }
 
-/** What the audit of `host` expects: the manifest's files, dockerd running with TLS, the certificate it serves. */
-export function expectedState(host: HostConfig, manifest: string, serverCertSha256: string): AuditState {
-  const files = expectedFiles(manifest);
-  const paths = managedPaths(host.init);
-  if (JSON.stringify(Object.keys(files).sort()) !== JSON.stringify(paths)) {
-    throw new Error(`host ${host.name}: the manifest lists ${Object.keys(files).sort().join(", ")}; the audit expects ${paths.join(", ")}`);
+/** The files DockerHost manages on a host of this init kind, sorted: a view of the plan's files. */
+export function managedPaths(init: HostConfig["init"]): string[] {
+  return plannedFiles(init)
+    .map((f) => f.path)
+    .sort();
+}
+
+/** What the audit of a planned host expects: its files (as DockerHost installed them), dockerd running with TLS, the certificate it serves. */
+export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha256: string): AuditState {
+  const listed = files.map((f) => f.path).sort();
+  const paths = plan.files.map((f) => f.path).sort();
+  if (JSON.stringify(listed) !== JSON.stringify(paths)) {
+    throw new Error(`host ${plan.name}: the manifest lists ${listed.join(", ")}; the audit expects ${paths.join(", ")}`);
   }
   return {
     reachable: true,
     running: true,
     listening: true,
-    port: host.daemon.port,
-    files,
+    port: plan.daemonPort,
+    files: auditFiles(files),
     tlsverify: true,
-    tlscacert: TLS_PATHS.clientCaBundle,
-    tlscert: TLS_PATHS.serverCert,
-    tlskey: TLS_PATHS.serverKey,
-    listeners: listenHosts(host.daemon).slice().sort(),
+    tlscacert: plan.tlsPaths.clientCaBundle,
+    tlscert: plan.tlsPaths.serverCert,
+    tlskey: plan.tlsPaths.serverKey,
+    listeners: plan.listenHosts.slice().sort(),
     serverCertSha256,
     requireClientCert: true,
   };
 }
 
+/** plannedState of `host`'s plan, with the files a DockerHost manifest lists. */
+export function expectedState(host: HostConfig, manifest: string, serverCertSha256: string): AuditState {
+  return plannedState(planHost(host), manifestDigests(manifest), serverCertSha256);
+}
+
 /**
- * expectedState for the component `audit`: a manifest that does not list the managed files is a
- * pulumi.ResourceError on it with its stack hidden, so that the CLI shows the message under the
- * host's audit instead of an "unhandled exception" with the stack of an apply callback.
+ * `f()` for the component `audit`: an error is a pulumi.ResourceError on it with its stack hidden,
+ * so that the CLI shows the message under the host's audit instead of an "unhandled exception"
+ * with the stack of an apply callback.
  */
-export function auditExpectedState(host: HostConfig, manifest: string, serverCertSha256: string, audit: pulumi.Resource): AuditState {
+function onAudit<T>(audit: pulumi.Resource, f: () => T): T {
   try {
-    return expectedState(host, manifest, serverCertSha256);
+    return f();
   } catch (e) {
     throw new pulumi.ResourceError((e as Error).message, audit, true);
   }
+}
+
+/** expectedState for the component `audit`: a manifest that does not list the managed files is a ResourceError on it (see onAudit). */
+export function auditExpectedState(host: HostConfig, manifest: string, serverCertSha256: string, audit: pulumi.Resource): AuditState {
+  return onAudit(audit, () => expectedState(host, manifest, serverCertSha256));
+}
+
+/** The audit's connection (its stored shape: hostKey "" for none) to a planned host. */
+export function auditConnection(c: HostConnection, privateKey: pulumi.Input<string>): HostAuditStateArgs["connection"] {
+  return { host: c.address, port: c.port, user: c.user, sudo: c.sudo, hostKey: c.hostKey ?? "", privateKey: pulumi.secret(privateKey) };
 }
 
 /** A value whose parts, at any depth, may each be an Output. */
@@ -136,26 +160,22 @@ export class HostAudit extends pulumi.ComponentResource {
   constructor(name: string, args: HostAuditArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:HostAudit", name, {}, opts);
     const h = args.host;
-    const expected = pulumi.all([args.manifest, args.serverCertSha256]).apply(([m, fp]) => auditExpectedState(h, m, fp, this));
-    // One input per file and setting (see above); their values come with the manifest.
+    const plan = args.plan ?? planHost(h);
+    const expected = pulumi
+      .all([args.files, args.serverCertSha256])
+      .apply(([files, fp]) => onAudit(this, () => plannedState(plan, files, fp)));
+    // One input per file and setting (see above); their values come with DockerHost's files.
     const wanted: Record<string, pulumi.Input<unknown>> = {};
-    for (const key of [...SETTINGS, ...managedPaths(h.init)]) {
+    for (const key of [...SETTINGS, ...plan.files.map((f) => f.path).sort()]) {
       wanted[key] = expected.apply((e) => (key.startsWith("/") ? e.files[key] : e[key as keyof AuditState]));
     }
     const state = new HostAuditState(
       `${name}-state`,
       {
         ...(wanted as HostAuditStateArgs),
-        host: h.name,
-        init: h.init,
-        connection: {
-          host: h.address,
-          port: h.port,
-          user: h.user,
-          sudo: h.sudo,
-          hostKey: h.hostKey ?? "",
-          privateKey: pulumi.secret(args.sshPrivateKey),
-        },
+        host: plan.name,
+        init: plan.init,
+        connection: auditConnection(plan.connection, args.sshPrivateKey),
         heal: { command: args.applyCommand, manifest: args.manifest },
         timeoutSeconds: args.timeoutSeconds,
       },

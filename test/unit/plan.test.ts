@@ -1,0 +1,107 @@
+/** A host's plan (host/plan.ts): what the program decides about a host from its config alone, and the audit's view of it. */
+import { RESTART_WAIT_SECONDS, parseConfig } from "../../config";
+import { fileDigests, planHost, renderHostFiles } from "../../host/plan";
+import { expectedFiles, managedPaths, plannedState } from "../../components/hostAudit";
+import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
+
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ5dHN0dWZmZm9ydGVzdGluZ29ubHkxMjM0NTY3";
+const host = (over: Record<string, unknown> = {}) =>
+  parseConfig({ hosts: [{ name: "web1", address: "192.0.2.10", ...over }], sshPrivateKeyPath: "/id" }, () => SSH_KEY).hosts[0];
+
+const INPUTS = {
+  probe: { daemonJson: '{"log-driver":"journald"}', execStart: ["/usr/bin/dockerd", "-H", "fd://"] } as ProbeResult,
+  serverCertPem: "CERT\n",
+  serverKeyPem: "KEY\n",
+  clientCaBundle: "BUNDLE\n",
+};
+
+describe("planHost", () => {
+  test.each([
+    ["systemd", "/etc/systemd/system/docker.service.d/docker-tls.conf"],
+    ["sysv", "/etc/default/docker"],
+    ["custom", undefined],
+  ] as const)("the managed files of a %s host: TLS material, daemon.json and the init system's file", (init, extra) => {
+    const plan = planHost(host({ init, ...(init === "custom" ? { restartCommand: "rc-service docker restart" } : {}) }), {
+      waitSeconds: 30,
+    });
+    expect(plan.files).toEqual([
+      { path: "/etc/docker/ca.pem", mode: "0444", owner: "root:root", source: "clientCaBundle" },
+      { path: "/etc/docker/server-cert.pem", mode: "0444", owner: "root:root", source: "serverCert" },
+      { path: "/etc/docker/server-key.pem", mode: "0400", owner: "root:root", source: "serverKey" },
+      { path: "/etc/docker/daemon.json", mode: "0644", owner: "root:root", source: "daemonJson" },
+      ...(extra ? [{ path: extra, mode: "0644", owner: "root:root", source: init === "systemd" ? "systemdDropIn" : "defaultDocker" }] : []),
+    ]);
+    expect(managedPaths(init)).toEqual(plan.files.map((f) => f.path).sort());
+    expect(plan.target).toEqual({
+      host: "web1",
+      init,
+      restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
+      port: 2376,
+      waitSeconds: 30,
+    });
+    expect(plan.tlsPaths).toEqual({
+      clientCaBundle: "/etc/docker/ca.pem",
+      serverCert: "/etc/docker/server-cert.pem",
+      serverKey: "/etc/docker/server-key.pem",
+    });
+  });
+
+  test("listeners, port and DOCKER_HOST; an IPv6 address in brackets, a DNS name and an IPv4 address as they are", () => {
+    const v4 = planHost(host());
+    expect(v4.listenHosts).toEqual(["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"]);
+    expect(v4.daemonPort).toBe(2376);
+    expect(v4.dockerHost).toBe("tcp://192.0.2.10:2376");
+    expect(v4.target.waitSeconds).toBe(RESTART_WAIT_SECONDS);
+    const v6 = planHost(host({ address: "2001:db8::10", daemon: { port: 2377, bindAddress: "::", keepUnixSocket: false } }));
+    expect(v6.dockerHost).toBe("tcp://[2001:db8::10]:2377");
+    expect(v6.listenHosts).toEqual(["tcp://[::]:2377"]);
+    expect(v6.daemonPort).toBe(2377);
+    expect(planHost(host({ address: "docker1.example.com" })).dockerHost).toBe("tcp://docker1.example.com:2376");
+  });
+
+  test("the connection: address, port, user, sudo, and the pinned host key with its algorithm", () => {
+    expect(planHost(host()).connection).toEqual({ address: "192.0.2.10", port: 22, user: "root", sudo: false });
+    const pinned = planHost(host({ port: 2222, user: "deploy", hostKey: HOST_KEY })).connection;
+    expect(pinned).toEqual({
+      address: "192.0.2.10",
+      port: 2222,
+      user: "deploy",
+      sudo: true,
+      hostKey: HOST_KEY,
+      hostKeyAlgorithm: "ssh-ed25519",
+    });
+  });
+});
+
+describe("the planned files' contents", () => {
+  test("rendered in the plan's order and modes; their digests are the manifest's entries", () => {
+    const h = host({ init: "systemd" });
+    const plan = planHost(h);
+    const files = renderHostFiles(h, plan.files, INPUTS);
+    expect(files.map((f) => [f.path, f.mode])).toEqual(plan.files.map((f) => [f.path, f.mode]));
+    expect(files.slice(0, 3).map((f) => f.content)).toEqual(["BUNDLE\n", "CERT\n", "KEY\n"]);
+    expect(JSON.parse(files[3].content)).toMatchObject({ "log-driver": "journald", tlsverify: true });
+    expect(files[4].content).toContain("ExecStart=/usr/bin/dockerd\n");
+    const digests = fileDigests(plan.files, files);
+    expect(digests[2]).toEqual({ path: "/etc/docker/server-key.pem", mode: "400", owner: "root:root", sha256: sha256("KEY\n") });
+    // The audit expects from the plan's typed files exactly what the manifest text lists.
+    const state = plannedState(plan, digests, "AB:CD");
+    expect(state.files).toEqual(expectedFiles(renderManifest(files)));
+    expect(Object.keys(state.files).sort()).toEqual(managedPaths("systemd"));
+  });
+
+  test("a broken original daemon.json names the host", () => {
+    const h = host();
+    expect(() => renderHostFiles(h, planHost(h).files, { ...INPUTS, probe: { daemonJson: "[1]" } })).toThrow(
+      /^host web1: \/etc\/docker\/daemon.json/,
+    );
+  });
+
+  test("files other than the plan's are an error naming the host", () => {
+    const plan = planHost(host({ init: "systemd" }));
+    const h = host({ init: "sysv" });
+    const sysv = fileDigests(planHost(h).files, renderHostFiles(h, planHost(h).files, INPUTS));
+    expect(() => plannedState(plan, sysv, "AB:CD")).toThrow(/^host web1: the manifest lists .*\/etc\/default\/docker/);
+  });
+});
