@@ -22,7 +22,15 @@
 import * as net from "net";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
-import { DriftItem, HOST_AUDIT_STATE_TYPE, Observed, compareAudit, containsUnknown, desiredOf } from "../components/audit/compare";
+import {
+  DriftItem,
+  HOST_AUDIT_STATE_TYPE,
+  HostAuditInputs,
+  Observed,
+  compareAudit,
+  containsUnknown,
+  desiredOf,
+} from "../components/audit/compare";
 import { parseArgs } from "../sandbox/exec";
 import { ROOT, targetVars } from "./lib/stack";
 import { clearDockerEnv } from "../environment";
@@ -202,7 +210,8 @@ export async function checkDrift(opts: {
       const r = hostReport(a);
       // A host not deployed yet has had no refresh: at least say whether it can be reached.
       if (r.status === "pending" && a.inputs) {
-        const c = a.inputs.connection as { host?: string; port?: number } | undefined;
+        // The stored inputs' shape is the contract: HostAudit's state resource's `connection`.
+        const c = a.inputs.connection as Partial<HostAuditInputs["connection"]> | undefined;
         const why = c?.host ? await tcpUnreachable(c.host, Number(c.port ?? 22)) : undefined;
         if (why) return { ...r, status: "unreachable" as const, error: `cannot reach ${why} (not deployed yet)` };
       }
