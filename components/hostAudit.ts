@@ -102,9 +102,9 @@ function onAudit<T>(audit: pulumi.Resource, f: () => T): T {
   }
 }
 
-/** expectedState for the component `audit`: a manifest that does not list the managed files is a ResourceError on it (see onAudit). */
-export function auditExpectedState(host: HostConfig, manifest: string, serverCertSha256: string, audit: pulumi.Resource): AuditState {
-  return onAudit(audit, () => expectedState(host, manifest, serverCertSha256));
+/** plannedState for the component `audit`: files that are not the planned ones are a ResourceError on it (see onAudit). */
+export function auditPlannedState(plan: HostPlan, files: FileDigest[], serverCertSha256: string, audit: pulumi.Resource): AuditState {
+  return onAudit(audit, () => plannedState(plan, files, serverCertSha256));
 }
 
 /** The audit's connection (its stored shape: hostKey "" for none) to a planned host. */
@@ -161,9 +161,7 @@ export class HostAudit extends pulumi.ComponentResource {
     super("dockertls:host:HostAudit", name, {}, opts);
     const h = args.host;
     const plan = args.plan ?? planHost(h);
-    const expected = pulumi
-      .all([args.files, args.serverCertSha256])
-      .apply(([files, fp]) => onAudit(this, () => plannedState(plan, files, fp)));
+    const expected = pulumi.all([args.files, args.serverCertSha256]).apply(([files, fp]) => auditPlannedState(plan, files, fp, this));
     // One input per file and setting (see above); their values come with DockerHost's files.
     const wanted: Record<string, pulumi.Input<unknown>> = {};
     for (const key of [...SETTINGS, ...plan.files.map((f) => f.path).sort()]) {

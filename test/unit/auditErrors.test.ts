@@ -1,9 +1,10 @@
 /** A failure inside HostAudit's applies is a pulumi.ResourceError on the audit, its stack hidden. */
 import * as pulumi from "@pulumi/pulumi";
-import { auditExpectedState } from "../../components/hostAudit";
+import { auditPlannedState, manifestDigests } from "../../components/hostAudit";
+import { planHost } from "../../host/plan";
 import { parseConfig } from "../../config";
 
-test("a manifest without the managed files: a ResourceError on the audit, stack hidden", () => {
+test("files that are not the planned ones: a ResourceError on the audit, stack hidden", () => {
   const host = parseConfig(
     { hosts: [{ name: "web1", address: "192.0.2.10" }], sshPrivateKeyPath: "/id" },
     () => "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n",
@@ -11,7 +12,7 @@ test("a manifest without the managed files: a ResourceError on the audit, stack 
   const audit = { urn: "urn:pulumi:s::p::dockertls:host:HostAudit::audit-web1" } as unknown as pulumi.Resource;
   let thrown: unknown;
   try {
-    auditExpectedState(host, "abc 444 /etc/docker/ca.pem\n", "AB:CD", audit);
+    auditPlannedState(planHost(host), manifestDigests("abc 444 /etc/docker/ca.pem\n"), "AB:CD", audit);
   } catch (e) {
     thrown = e;
   }
