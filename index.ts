@@ -73,13 +73,11 @@ const hosts = config.hosts.map((h) => {
     serverCertPem: server.certPem,
     serverKeyPem: server.privateKeyPem,
     clientCaBundle,
-    waitSeconds: RESTART_WAIT_SECONDS,
   });
   // Drift detection: a refresh inspects the host; `up --refresh` heals it (components/hostAudit.ts).
   const audit = new HostAudit(
     `audit-${h.name}`,
     {
-      host: h,
       plan,
       sshPrivateKey,
       files: host.files,

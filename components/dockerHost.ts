@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { HostConfig } from "../config";
-import { FileDigest, HostConnection, HostPlan, fileDigests, planHost, renderHostFiles } from "../host/plan";
+import { FileDigest, HostConnection, HostPlan, fileDigests, renderHostFiles } from "../host/plan";
 import {
   HostFile,
   parseProbe,
@@ -32,10 +32,10 @@ export function commandConnection(c: HostConnection, privateKey: pulumi.Input<st
 }
 
 export interface DockerHostArgs {
-  /** The host, validated (see config.ts). */
+  /** The host, validated (see config.ts): its daemon settings, for the files' contents. */
   host: HostConfig;
-  /** The host's plan (host/plan.ts); planHost(host, { waitSeconds }) unless given. */
-  plan?: HostPlan;
+  /** The host's plan (host/plan.ts): connection, files, script target (with its restart wait). */
+  plan: HostPlan;
   /** SSH private key for `host.user`; a secret. */
   sshPrivateKey: pulumi.Input<string>;
   /** The host's server certificate (PEM). */
@@ -44,8 +44,6 @@ export interface DockerHostArgs {
   serverKeyPem: pulumi.Input<string>;
   /** Bundle of the issuers of the clients the daemon accepts (its `tlscacert`). */
   clientCaBundle: pulumi.Input<string>;
-  /** Seconds to wait for dockerd to come back after a restart before rolling back (config.ts: RESTART_WAIT_SECONDS). */
-  waitSeconds: number;
 }
 
 /**
@@ -76,7 +74,7 @@ export class DockerHost extends pulumi.ComponentResource {
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:DockerHost", name, {}, opts);
     const h = args.host;
-    const plan = args.plan ?? planHost(h, { waitSeconds: args.waitSeconds });
+    const plan = args.plan;
     const connection = commandConnection(plan.connection, args.sshPrivateKey);
     const target = plan.target;
     const run = (script: string) => remoteCommand(script, plan.connection.sudo);

@@ -15,10 +15,8 @@ import {
 import { provider } from "./audit/provider";
 
 export interface HostAuditArgs {
-  /** The host, validated (see config.ts). */
-  host: HostConfig;
-  /** The host's plan (host/plan.ts), as DockerHost got it; planHost(host) unless given. */
-  plan?: HostPlan;
+  /** The host's plan (host/plan.ts), as DockerHost got it. */
+  plan: HostPlan;
   /** SSH private key for `host.user`; a secret (and kept one in the state). */
   sshPrivateKey: pulumi.Input<string>;
   /** The managed files as installed, with their SHA-256: DockerHost.files. */
@@ -159,8 +157,7 @@ export class HostAudit extends pulumi.ComponentResource {
 
   constructor(name: string, args: HostAuditArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:HostAudit", name, {}, opts);
-    const h = args.host;
-    const plan = args.plan ?? planHost(h);
+    const plan = args.plan;
     const expected = pulumi.all([args.files, args.serverCertSha256]).apply(([files, fp]) => auditPlannedState(plan, files, fp, this));
     // One input per file and setting (see above); their values come with DockerHost's files.
     const wanted: Record<string, pulumi.Input<unknown>> = {};
