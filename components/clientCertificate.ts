@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority } from "./certificateAuthority";
-import { CertificateSettings, issueLeafCertificate } from "./keys";
+import { CertificateSettings, LeafCertificate, certificateSettings } from "./keys";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
 export interface ClientCertificateArgs extends CertificateSettings {
@@ -16,43 +16,27 @@ export interface ClientCertificateArgs extends CertificateSettings {
  * issuing CA, and the daemons trust the bundle of the current clients' issuers: removing a
  * client removes its issuer from every host, and that client is refused while the others work.
  */
-export class ClientCertificate extends pulumi.ComponentResource {
-  readonly certPem: pulumi.Output<string>;
-  /** The client's private key (PEM); a secret. */
-  readonly privateKeyPem: pulumi.Output<string>;
+export class ClientCertificate extends LeafCertificate {
   /** The certificate of this client's issuer, for the daemons' `tlscacert` bundle. */
   readonly issuerCertPem: pulumi.Output<string>;
-  readonly notAfter: pulumi.Output<string>;
 
   constructor(name: string, args: ClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dockertls:pki:ClientCertificate", name, {}, opts);
-    const { algorithm, organization } = args;
-
-    const issuer = new CertificateAuthority(
-      `${name}-issuer`,
-      {
-        commonName: `docker-tls client issuer: ${args.clientName}`,
-        organization,
-        algorithm,
-        validityHours: args.issuerValidityHours,
-        renewBeforeHours: args.renewBeforeHours,
+    const settings = certificateSettings(args);
+    let issuer: CertificateAuthority | undefined;
+    super(
+      "dockertls:pki:ClientCertificate",
+      name,
+      (parent) => {
+        issuer = new CertificateAuthority(
+          `${name}-issuer`,
+          { ...settings, commonName: `docker-tls client issuer: ${args.clientName}`, validityHours: args.issuerValidityHours },
+          { parent },
+        );
+        return { ...settings, commonName: args.clientName, issuer, extendedUsage: "client_auth" };
       },
-      { parent: this },
+      opts,
     );
-    const leaf = issueLeafCertificate(name, this, {
-      algorithm,
-      commonName: args.clientName,
-      organization,
-      issuer,
-      extendedUsage: "client_auth",
-      validityHours: args.validityHours,
-      renewBeforeHours: args.renewBeforeHours,
-    });
-
-    this.certPem = leaf.certPem;
-    this.privateKeyPem = leaf.privateKeyPem;
-    this.issuerCertPem = issuer.certPem;
-    this.notAfter = leaf.notAfter;
+    this.issuerCertPem = issuer!.certPem;
     this.registerOutputs({
       certPem: this.certPem,
       privateKeyPem: this.privateKeyPem,

@@ -28,6 +28,12 @@ export interface CertificateSettings {
   renewBeforeHours: number;
 }
 
+/** The CertificateSettings of `args` alone, for passing on without the component's other arguments. */
+export function certificateSettings(args: CertificateSettings): CertificateSettings {
+  const { organization, algorithm, validityHours, renewBeforeHours } = args;
+  return { organization, algorithm, validityHours, renewBeforeHours };
+}
+
 export interface LeafCertificateArgs extends CertificateSettings {
   commonName: string;
   dnsNames?: string[];
@@ -68,4 +74,31 @@ export function issueLeafCertificate(name: string, parent: pulumi.Resource, a: L
     { parent },
   );
   return { certPem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem), notAfter: cert.validityEndTime };
+}
+
+/**
+ * What ServerCertificate and ClientCertificate share: a component that issues one leaf certificate
+ * with its own key (issueLeafCertificate) as its children. `leaf` gets the component, as the
+ * parent of anything else it creates first (a client's issuer), and says what to issue.
+ */
+export abstract class LeafCertificate extends pulumi.ComponentResource {
+  /** The certificate (PEM). */
+  readonly certPem: pulumi.Output<string>;
+  /** Its private key (PEM); a secret. */
+  readonly privateKeyPem: pulumi.Output<string>;
+  /** Its expiry (RFC 3339). */
+  readonly notAfter: pulumi.Output<string>;
+
+  protected constructor(
+    type: string,
+    name: string,
+    leaf: (parent: pulumi.Resource) => LeafCertificateArgs,
+    opts: pulumi.ComponentResourceOptions | undefined,
+  ) {
+    super(type, name, {}, opts);
+    const issued = issueLeafCertificate(name, this, leaf(this));
+    this.certPem = issued.certPem;
+    this.privateKeyPem = issued.privateKeyPem;
+    this.notAfter = issued.notAfter;
+  }
 }

@@ -1,7 +1,7 @@
 import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { CertificateAuthority } from "./certificateAuthority";
-import { CertificateSettings, issueLeafCertificate } from "./keys";
+import { CertificateSettings, LeafCertificate, certificateSettings } from "./keys";
 import { fingerprintSha256 } from "./fingerprint";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`, `hosts[i].*`), applied once there. */
@@ -49,31 +49,24 @@ export function certificateSha256(certPem: string, cert: pulumi.Resource): strin
 }
 
 /** A host's server certificate: its own key, a CSR with its SANs, signed by the CA for server_auth only. */
-export class ServerCertificate extends pulumi.ComponentResource {
-  readonly certPem: pulumi.Output<string>;
-  /** The server's private key (PEM); a secret. */
-  readonly privateKeyPem: pulumi.Output<string>;
-  readonly notAfter: pulumi.Output<string>;
+export class ServerCertificate extends LeafCertificate {
   /** SHA-256 fingerprint of the certificate (hex, colon-separated), as clients see it. */
   readonly sha256: pulumi.Output<string>;
 
   constructor(name: string, args: ServerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dockertls:pki:ServerCertificate", name, {}, opts);
-    const leaf = issueLeafCertificate(name, this, {
-      algorithm: args.algorithm,
-      commonName: args.commonName,
-      organization: args.organization,
-      ...serverSans(args),
-      issuer: args.ca,
-      extendedUsage: "server_auth",
-      validityHours: args.validityHours,
-      renewBeforeHours: args.renewBeforeHours,
-    });
-
-    this.certPem = leaf.certPem;
-    this.privateKeyPem = leaf.privateKeyPem;
-    this.notAfter = leaf.notAfter;
-    this.sha256 = leaf.certPem.apply((pem) => certificateSha256(pem, this));
+    super(
+      "dockertls:pki:ServerCertificate",
+      name,
+      () => ({
+        ...certificateSettings(args),
+        commonName: args.commonName,
+        ...serverSans(args),
+        issuer: args.ca,
+        extendedUsage: "server_auth",
+      }),
+      opts,
+    );
+    this.sha256 = this.certPem.apply((pem) => certificateSha256(pem, this));
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, sha256: this.sha256 });
   }
 }
