@@ -2,18 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { HostConfig } from "../config";
 import { FileDigest, HostConnection, HostPlan, fileDigests, renderHostFiles } from "../host/plan";
-import {
-  HostFile,
-  parseProbe,
-  remoteCommand,
-  renderApplyScript,
-  renderManifest,
-  renderProbeScript,
-  renderRestoreScript,
-  renderUnstageScript,
-  renderUploadPayload,
-  renderUploadScript,
-} from "../render/scripts";
+import * as scripts from "../render/scripts";
 
 /** The command provider's connection to a planned host. */
 export function commandConnection(c: HostConnection, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
@@ -77,43 +66,43 @@ export class DockerHost extends pulumi.ComponentResource {
     const plan = args.plan;
     const connection = commandConnection(plan.connection, args.sshPrivateKey);
     const target = plan.target;
-    const run = (script: string) => remoteCommand(script, plan.connection.sudo);
+    const run = (script: string) => scripts.remoteCommand(script, plan.connection.sudo);
 
     const probe = new command.remote.Command(
       `${name}-probe`,
-      { connection, create: run(renderProbeScript(target)), logging: "stderr", addPreviousOutputInEnv: false },
+      { connection, create: run(scripts.renderProbeScript(target)), logging: "stderr", addPreviousOutputInEnv: false },
       { parent: this },
     );
 
-    const files: pulumi.Output<HostFile[]> = pulumi
+    const files: pulumi.Output<scripts.HostFile[]> = pulumi
       .all([probe.stdout, args.serverCertPem, args.serverKeyPem, args.clientCaBundle])
       .apply(([probed, serverCertPem, serverKeyPem, clientCaBundle]) =>
-        renderHostFiles(h, plan.files, { probe: parseProbe(probed), serverCertPem, serverKeyPem, clientCaBundle }),
+        renderHostFiles(h, plan.files, { probe: scripts.parseProbe(probed), serverCertPem, serverKeyPem, clientCaBundle }),
       );
 
     const upload = new command.remote.Command(
       `${name}-upload`,
       {
         connection,
-        create: run(renderUploadScript(target)),
-        delete: run(renderUnstageScript(target)),
+        create: run(scripts.renderUploadScript(target)),
+        delete: run(scripts.renderUnstageScript(target)),
         // The key is in here: keep it a secret in state and never log the command's output.
-        stdin: pulumi.secret(files.apply(renderUploadPayload)),
+        stdin: pulumi.secret(files.apply(scripts.renderUploadPayload)),
         logging: "none",
         addPreviousOutputInEnv: false,
       },
       { parent: this },
     );
 
-    this.manifest = pulumi.unsecret(files.apply(renderManifest));
+    this.manifest = pulumi.unsecret(files.apply(scripts.renderManifest));
     this.files = pulumi.unsecret(files.apply((rendered) => fileDigests(plan.files, rendered)));
-    this.applyCommand = run(renderApplyScript(target));
+    this.applyCommand = run(scripts.renderApplyScript(target));
     this.applied = new command.remote.Command(
       `${name}-apply`,
       {
         connection,
         create: this.applyCommand,
-        delete: run(renderRestoreScript(target)),
+        delete: run(scripts.renderRestoreScript(target)),
         stdin: this.manifest,
         logging: "stdoutAndStderr",
         addPreviousOutputInEnv: false,
