@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { HostConfig } from "../config";
-import { FileDigest, HostConnection, HostPlan, OWNER, planHost, plannedFiles } from "../host/plan";
+import { FileDigest, HostConnection, HostPlan } from "../host/plan";
 import {
   AuditFile,
   AuditState,
@@ -36,29 +35,6 @@ export function auditFiles(files: FileDigest[]): Record<string, AuditFile> {
   return Object.fromEntries(files.map((f) => [f.path, { sha256: f.sha256, mode: f.mode, owner: f.owner }]));
 }
 
-/** The entries of a DockerHost manifest (`sha256 mode path` lines), read back: for tests that build a manifest. */
-export function manifestDigests(manifest: string): FileDigest[] {
-  const files: FileDigest[] = [];
-  for (const line of manifest.split("\n")) {
-    const [sha256, mode, ...rest] = line.trim().split(/\s+/);
-    if (!sha256 || !mode || rest.length === 0) continue;
-    files.push({ path: rest.join(" "), mode, owner: OWNER, sha256 });
-  }
-  return files;
-}
-
-/** The files of a DockerHost manifest, as an audit expects them (a view of manifestDigests). */
-export function expectedFiles(manifest: string): Record<string, AuditFile> {
-  return auditFiles(manifestDigests(manifest));
-}
-
-/** The files DockerHost manages on a host of this init kind, sorted: a view of the plan's files. */
-export function managedPaths(init: HostConfig["init"]): string[] {
-  return plannedFiles(init)
-    .map((f) => f.path)
-    .sort();
-}
-
 /** What the audit of a planned host expects: its files (as DockerHost installed them), dockerd running with TLS, the certificate it serves. */
 export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha256: string): AuditState {
   const listed = files.map((f) => f.path).sort();
@@ -82,11 +58,6 @@ export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha2
   };
 }
 
-/** plannedState of `host`'s plan, with the files a DockerHost manifest lists. */
-export function expectedState(host: HostConfig, manifest: string, serverCertSha256: string): AuditState {
-  return plannedState(planHost(host), manifestDigests(manifest), serverCertSha256);
-}
-
 /**
  * `f()` for the component `audit`: an error is a pulumi.ResourceError on it with its stack hidden,
  * so that the CLI shows the message under the host's audit instead of an "unhandled exception"
@@ -107,7 +78,15 @@ export function auditPlannedState(plan: HostPlan, files: FileDigest[], serverCer
 
 /** The audit's connection (its stored shape: hostKey "" for none) to a planned host. */
 export function auditConnection(c: HostConnection, privateKey: pulumi.Input<string>): HostAuditStateArgs["connection"] {
-  return { host: c.address, port: c.port, user: c.user, sudo: c.sudo, hostKey: c.hostKey ?? "", privateKey: pulumi.secret(privateKey) };
+  return {
+    host: c.address,
+    port: c.port,
+    user: c.user,
+    sudo: c.sudo,
+    hostKey: c.hostKey ?? "",
+    hostKeyAlgorithm: c.hostKeyAlgorithm ?? "",
+    privateKey: pulumi.secret(privateKey),
+  };
 }
 
 /** A value whose parts, at any depth, may each be an Output. */

@@ -85,6 +85,8 @@ export interface AuditConnection {
   sudo: boolean;
   /** The pinned host key (`TYPE BASE64`), "" for none. */
   hostKey: string;
+  /** The pinned key's algorithm, as the host's plan gives it (HostConnection.hostKeyAlgorithm), "" for none. */
+  hostKeyAlgorithm: string;
   /** The SSH private key: a secret in the state, never captured by the provider. */
   privateKey: string;
 }

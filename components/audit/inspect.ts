@@ -163,21 +163,19 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
 }
 
 /**
- * The host key algorithms ssh2 may negotiate for a pinned key (`TYPE BASE64 [comment]`): only the
- * pinned key's own, so that a server with several host keys shows that one (hostVerifier then
- * compares its bytes) instead of the one ssh2 would prefer and a spurious mismatch. Undefined
- * when nothing is pinned (ssh2's defaults). ed25519 and ECDSA algorithms are named like their
- * key types; an RSA key (which config.ts refuses to pin) also signs with SHA-2 (RFC 8332), which
- * is what OpenSSH 8.8 and later still accept. Other types go as they are: ssh2 refuses to connect
- * with "Unsupported algorithm: TYPE", which says more than a mismatch would.
+ * The host key algorithms ssh2 may negotiate for a pinned key of type `keyType` (the plan's
+ * hostKeyAlgorithm): only the pinned key's own, so that a server with several host keys shows
+ * that one (hostVerifier then compares its bytes) instead of the one ssh2 would prefer and a
+ * spurious mismatch. Undefined when nothing is pinned (ssh2's defaults). ed25519 and ECDSA
+ * algorithms are named like their key types; an RSA key (which config.ts refuses to pin) also
+ * signs with SHA-2 (RFC 8332), which is what OpenSSH 8.8 and later still accept. Other types go as
+ * they are: ssh2 refuses to connect with "Unsupported algorithm: TYPE", which says more than a
+ * mismatch would.
  */
-export function hostKeyAlgorithms(hostKey: string | undefined): string[] | undefined {
-  const type = String(hostKey || "")
-    .trim()
-    .split(/\s+/)[0];
-  if (!type) return undefined;
-  if (type === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-  return [type];
+export function hostKeyAlgorithms(keyType: string | undefined): string[] | undefined {
+  if (!keyType) return undefined;
+  if (keyType === "ssh-rsa") return ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+  return [keyType];
 }
 
 /** What a command run over SSH did. */
@@ -226,7 +224,9 @@ export function sshExec(connection: AuditConnection, command: string, input: str
       username: connection.user,
       privateKey: connection.privateKey,
       readyTimeout: timeoutMs,
-      algorithms: pinned ? { serverHostKey: hostKeyAlgorithms(connection.hostKey) as ssh2Module.ServerHostKeyAlgorithm[] } : undefined,
+      algorithms: pinned
+        ? { serverHostKey: hostKeyAlgorithms(connection.hostKeyAlgorithm) as ssh2Module.ServerHostKeyAlgorithm[] }
+        : undefined,
       hostVerifier: pinned
         ? (key: Buffer) => {
             hostKeyMismatch = !Buffer.from(key).equals(pinned);

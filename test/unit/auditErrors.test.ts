@@ -1,6 +1,7 @@
 /** A failure inside HostAudit's applies is a pulumi.ResourceError on the audit, its stack hidden. */
 import * as pulumi from "@pulumi/pulumi";
-import { auditPlannedState, manifestDigests } from "../../components/hostAudit";
+import { auditPlannedState } from "../../components/hostAudit";
+import { manifestDigests } from "./auditFixtures";
 import { planHost } from "../../host/plan";
 import { parseConfig } from "../../config";
 

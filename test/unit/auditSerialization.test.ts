@@ -10,7 +10,7 @@ import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_AUDIT_STATE_TYPE, flatten } from "../../components/audit/compare";
 import { provider } from "../../components/audit/provider";
-import { expectedState } from "../../components/hostAudit";
+import { expectedState } from "./auditFixtures";
 import { parseConfig } from "../../config";
 import { renderManifest } from "../../render/scripts";
 
@@ -48,7 +48,7 @@ async function inputs(): Promise<Record<string, unknown>> {
     ...flatten({ ...expected, port }),
     host: "web1",
     init: "systemd",
-    connection: { host: "127.0.0.1", port, user: "root", sudo: false, hostKey: "", privateKey: SECRET },
+    connection: { host: "127.0.0.1", port, user: "root", sudo: false, hostKey: "", hostKeyAlgorithm: "", privateKey: SECRET },
     heal: { command: "true", manifest: manifestWithDropIn },
     timeoutSeconds: 5,
   };

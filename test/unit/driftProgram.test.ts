@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isSecretInput, plain } from "../support/mocks";
-import { managedPaths } from "../../components/hostAudit";
+import { managedPaths } from "./auditFixtures";
 import { HOST_AUDIT_STATE_TYPE, SETTINGS } from "../../components/audit/compare";
 import { selfSigned } from "../support/openssl";
 
@@ -95,7 +95,7 @@ test("each host gets a HostAudit with its state resource", () => {
   expect(resources.filter((r) => r.type === AUDIT_STATE)).toHaveLength(HOSTS.length);
 });
 
-test("the connection: the host's address, port, user, sudo and pinned key; the SSH key a secret", () => {
+test("the connection: the host's address, port, user, sudo, pinned key and its algorithm; the SSH key a secret", () => {
   for (const h of HOSTS) {
     const connection = byName(`audit-${h.name}-state`).inputs.connection as Record<string, unknown>;
     expect(isSecretInput(connection) || isSecretInput(connection.privateKey)).toBe(true);
@@ -105,6 +105,7 @@ test("the connection: the host's address, port, user, sudo and pinned key; the S
       user: h.user ?? "root",
       sudo: h.user !== undefined,
       hostKey: h.hostKey ?? "",
+      hostKeyAlgorithm: h.hostKey?.split(" ")[0] ?? "",
       privateKey: SSH_KEY,
     });
   }

@@ -1,7 +1,8 @@
 /** A host's plan (host/plan.ts): what the program decides about a host from its config alone, and the audit's view of it. */
 import { RESTART_WAIT_SECONDS, parseConfig } from "../../config";
 import { fileDigests, planHost, renderHostFiles } from "../../host/plan";
-import { expectedFiles, managedPaths, plannedState } from "../../components/hostAudit";
+import { plannedState } from "../../components/hostAudit";
+import { expectedFiles, managedPaths } from "./auditFixtures";
 import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
 
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
