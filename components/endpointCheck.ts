@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -25,33 +27,10 @@ export interface EndpointCheckArgs {
 }
 
 /**
- * Reads /version over mutual TLS with Node's own TLS stack: the same checks as the docker CLI
- * (the daemon's certificate must chain to ca.pem and name the host; the daemon must accept our
- * client certificate). The credentials come on stdin, never on the command line.
+ * The version probe (render/node/version-probe.js, read once when this module loads): node runs it
+ * from its command line, the credentials come on stdin.
  */
-const VERSION_PROBE_JS = `
-const https = require("https");
-let input = "";
-process.stdin.on("data", (d) => (input += d));
-process.stdin.on("end", () => {
-  const c = JSON.parse(input);
-  const u = new URL(c.host.replace(/^tcp:/, "https:"));
-  const req = https.get(
-    { host: u.hostname.replace(/^\\[|\\]$/g, ""), port: u.port, path: "/version", ca: c.ca, cert: c.cert, key: c.key, timeout: 15000 },
-    (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => {
-        if (res.statusCode !== 200) { console.error(c.host + ": GET /version: HTTP " + res.statusCode); process.exit(1); }
-        const v = JSON.parse(body);
-        process.stdout.write(JSON.stringify({ version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch }));
-      });
-    },
-  );
-  req.on("timeout", () => req.destroy(new Error("timed out")));
-  req.on("error", (e) => { console.error(c.host + ": " + e.message); process.exit(1); });
-});
-`;
+const VERSION_PROBE_JS = fs.readFileSync(path.join(__dirname, "..", "render", "node", "version-probe.js"), "utf8");
 
 /**
  * The daemon's version from the probe's output. Anything else is a pulumi.ResourceError on `check`
