@@ -180,6 +180,11 @@ const hostSchema = z
     init: z.enum(INIT_KINDS, { error: (i) => `${quoted(i.input)} is not an init kind (${INIT_KINDS.join(", ")})` }).default("systemd"),
     /** With `init: custom`, the command that restarts dockerd. */
     restartCommand: z.string().min(1).optional(),
+    /**
+     * Take the host over from the project or stack that manages it now (the host records its owner:
+     * render/sh/lib.sh). Without it, such a host is refused before anything on it changes.
+     */
+    takeOver: z.boolean().default(false),
     /** Per-host overrides of `daemon`. */
     daemon: daemonOverrideSchema.default({}),
   })
@@ -303,6 +308,8 @@ export interface HostConfig {
   hostKey?: string;
   init: InitKind;
   restartCommand?: string;
+  /** May take the host from another project or stack. */
+  takeOver: boolean;
   daemon: DaemonSettings;
 }
 
@@ -439,6 +446,7 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
       hostKey,
       init: h.init,
       restartCommand: h.restartCommand,
+      takeOver: h.takeOver,
       daemon: { ...DAEMON_DEFAULTS, ...c.daemon, ...h.daemon, extra: { ...c.daemon.extra, ...h.daemon.extra } },
     };
   });

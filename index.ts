@@ -65,7 +65,7 @@ const hosts = config.hosts.map((h) => {
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
   });
-  const plan = planHost(h, { waitSeconds: RESTART_WAIT_SECONDS });
+  const plan = planHost(h, { project: pulumi.getProject(), stack, waitSeconds: RESTART_WAIT_SECONDS });
   const host = new DockerHost(`host-${h.name}`, {
     host: h,
     plan,
@@ -83,6 +83,8 @@ const hosts = config.hosts.map((h) => {
       files: host.files,
       manifest: host.manifest,
       applyCommand: host.applyCommand,
+      uploadCommand: host.uploadCommand,
+      uploadPayload: host.uploadPayload,
       serverCertSha256: server.sha256,
       timeoutSeconds: AUDIT_TIMEOUT_SECONDS,
     },

@@ -59,6 +59,10 @@ export class DockerHost extends pulumi.ComponentResource {
   readonly files: pulumi.Output<FileDigest[]>;
   /** The apply step's command line (no secret in it; the manifest goes on its stdin): HostAudit heals with it. */
   readonly applyCommand: string;
+  /** The upload step's command line (no secret in it): HostAudit stages the files with it before healing. */
+  readonly uploadCommand: string;
+  /** What the upload step reads on stdin: every file, the server key among them; a secret. */
+  readonly uploadPayload: pulumi.Output<string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:DockerHost", name, {}, opts);
@@ -80,23 +84,28 @@ export class DockerHost extends pulumi.ComponentResource {
         renderHostFiles(h, plan.files, { probe: scripts.parseProbe(probed), serverCertPem, serverKeyPem, clientCaBundle }),
       );
 
+    this.uploadPayload = pulumi.secret(files.apply(scripts.renderUploadPayload));
+    this.uploadCommand = run(scripts.renderUploadScript(target));
+    this.applyCommand = run(scripts.renderApplyScript(target));
     const upload = new command.remote.Command(
       `${name}-upload`,
       {
         connection,
-        create: run(scripts.renderUploadScript(target)),
+        create: this.uploadCommand,
         delete: run(scripts.renderUnstageScript(target)),
         // The key is in here: keep it a secret in state and never log the command's output.
-        stdin: pulumi.secret(files.apply(scripts.renderUploadPayload)),
+        stdin: this.uploadPayload,
         logging: "none",
         addPreviousOutputInEnv: false,
+        // A successful apply leaves no staged file behind: whenever the apply step runs again (its
+        // command changed, e.g. with this program), stage the files again first.
+        triggers: [this.applyCommand],
       },
       { parent: this },
     );
 
     this.manifest = pulumi.unsecret(files.apply(scripts.renderManifest));
     this.files = pulumi.unsecret(files.apply((rendered) => fileDigests(plan.files, rendered)));
-    this.applyCommand = run(scripts.renderApplyScript(target));
     this.applied = new command.remote.Command(
       `${name}-apply`,
       {

@@ -24,6 +24,10 @@ export interface HostAuditArgs {
   manifest: pulumi.Input<string>;
   /** The command line of DockerHost's apply step (DockerHost.applyCommand): what heals the host. */
   applyCommand: pulumi.Input<string>;
+  /** The command line of DockerHost's upload step (DockerHost.uploadCommand): the heal stages the files first. */
+  uploadCommand: pulumi.Input<string>;
+  /** What the upload step reads on stdin (DockerHost.uploadPayload): the files, the server key among them; a secret. */
+  uploadPayload: pulumi.Input<string>;
   /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the daemon must serve: ServerCertificate.sha256. */
   serverCertSha256: pulumi.Input<string>;
   /** Seconds allowed for the SSH connection and for the TLS port to answer (config.ts: AUDIT_TIMEOUT_SECONDS). */
@@ -55,6 +59,7 @@ export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha2
     listeners: plan.listenHosts.slice().sort(),
     serverCertSha256,
     requireClientCert: true,
+    owner: plan.target.owner,
   };
 }
 
@@ -118,8 +123,8 @@ class HostAuditState extends pulumi.dynamic.Resource {
  * observation in that same shape as the inputs; so `pulumi preview --refresh` shows drift as a
  * diff naming the host (`audit-NAME-state`) and the file or setting
  * (`[diff: ~/etc/docker/server-key.pem]`; with --diff, `mode: "644" => "400"`), and fails with
- * `--expect-no-changes`. `pulumi up --refresh` heals: the host's apply script (the same command and
- * manifest as DockerHost's apply step, its files already staged) reinstalls what differs and
+ * `--expect-no-changes`. `pulumi up --refresh` heals: DockerHost's upload step stages the files
+ * again (a state folder deleted by hand loses them), then its apply step reinstalls what differs and
  * restarts dockerd once, or rolls back; then the host is inspected again.
  *
  * Drift is planned as a replacement, not an update, and the heal runs as the create: in a preview
@@ -150,7 +155,11 @@ export class HostAudit extends pulumi.ComponentResource {
         host: plan.name,
         init: plan.init,
         connection: auditConnection(plan.connection, args.sshPrivateKey),
-        heal: { command: args.applyCommand, manifest: args.manifest },
+        heal: {
+          command: args.applyCommand,
+          manifest: args.manifest,
+          upload: { command: args.uploadCommand, payload: pulumi.secret(args.uploadPayload) },
+        },
         timeoutSeconds: args.timeoutSeconds,
       },
       { parent: this, dependsOn: opts?.dependsOn },

@@ -7,7 +7,7 @@
  * SHA-256) comes later, from the probe's output and the certificates: renderHostFiles turns the
  * planned files into HostFiles once those are known, and fileDigests into what the audit expects.
  */
-import { HostConfig, InitKind, RESTART_WAIT_SECONDS } from "../config";
+import { HostConfig, InitKind } from "../config";
 import {
   DAEMON_JSON_PATH,
   DEFAULT_DOCKER_PATH,
@@ -92,8 +92,19 @@ export function plannedFiles(init: InitKind): PlannedFile[] {
   ];
 }
 
-/** The plan of `host`; `waitSeconds`: how long its scripts wait for dockerd after a restart (config.ts: RESTART_WAIT_SECONDS). */
-export function planHost(host: HostConfig, opts: { waitSeconds: number } = { waitSeconds: RESTART_WAIT_SECONDS }): HostPlan {
+/** Where a plan is made: the Pulumi project and stack, and how long scripts wait for dockerd. */
+export interface PlanContext {
+  project: string;
+  stack: string;
+  /** Seconds the scripts wait for dockerd after a restart (config.ts: RESTART_WAIT_SECONDS). */
+  waitSeconds: number;
+}
+
+/** The owner record of a host entry: `PROJECT/STACK/ENTRY` (render/sh/lib.sh check_owner). */
+export const ownerOf = (ctx: Pick<PlanContext, "project" | "stack">, entry: string) => `${ctx.project}/${ctx.stack}/${entry}`;
+
+/** The plan of `host` in `ctx`. */
+export function planHost(host: HostConfig, ctx: PlanContext): HostPlan {
   const hostKeyAlgorithm = host.hostKey?.trim().split(/\s+/)[0];
   return {
     name: host.name,
@@ -112,10 +123,12 @@ export function planHost(host: HostConfig, opts: { waitSeconds: number } = { wai
     dockerHost: tcpUrl(host.address, host.daemon.port),
     target: {
       host: host.name,
+      owner: ownerOf(ctx, host.name),
+      takeOver: host.takeOver,
       init: host.init,
       restartCommand: host.restartCommand,
       port: host.daemon.port,
-      waitSeconds: opts.waitSeconds,
+      waitSeconds: ctx.waitSeconds,
     },
   };
 }

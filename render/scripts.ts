@@ -4,9 +4,12 @@
  * beyond coreutils, and systemctl/journalctl or a `service docker` script.
  *
  * Layout on the host (all under /etc/docker, which is made 0700 root):
- *   /etc/docker/docker-tls/next/<sha256>   files staged by the upload step, named by content
+ *   /etc/docker/docker-tls/owner           who manages the host: PROJECT/STACK/ENTRY, and since when
+ *   /etc/docker/docker-tls/manifest        `sha256 mode path` of each file the owner installed
+ *   /etc/docker/docker-tls/next/<sha256>   files staged by the upload step, named by content, until
+ *                                          the apply step installed them
  *   /etc/docker/docker-tls/backup/         the host's files before the first run (for destroy)
- *   /etc/docker/docker-tls/prev/           the live files before the current change (rollback)
+ *   /etc/docker/docker-tls/prev/           the live files during a change (rollback)
  *
  * Secrets travel only on stdin (the upload step), never in a command line: the scripts below are
  * the command lines, and they hold no key.
@@ -22,7 +25,13 @@ import * as fs from "fs";
 import * as path from "path";
 import type { InitKind } from "../config";
 
-export const STATE_DIR = "/etc/docker/docker-tls";
+/**
+ * The program's state folder on hosts. Exported in a list, not as `export const`: the audit's
+ * serialized provider captures renderInspectScript, and TypeScript compiles a module's own uses of
+ * an `export const` to `exports.NAME`, which would capture this module's whole exports object.
+ */
+const STATE_DIR = "/etc/docker/docker-tls";
+export { STATE_DIR };
 
 /** A file the program manages on a host. */
 export interface HostFile {
@@ -35,6 +44,14 @@ export interface HostFile {
 /** How DockerHost's scripts restart and watch dockerd on one host. */
 export interface ScriptTarget {
   host: string;
+  /**
+   * Who the steps act for, `PROJECT/STACK/ENTRY`: recorded on the host as its owner (render/sh/lib.sh
+   * check_owner). Another entry of the same project and stack adopts the host (a rename); another
+   * project or stack is refused unless `takeOver`.
+   */
+  owner: string;
+  /** May take the host from another project or stack. */
+  takeOver: boolean;
   init: InitKind;
   /** With init `custom`: the command that restarts dockerd. */
   restartCommand?: string;
@@ -73,9 +90,12 @@ export function renderUploadPayload(files: HostFile[]): string {
     .join("");
 }
 
-/** stdin of the apply step: `sha256 mode path` per file. Holds no secret. */
+/**
+ * stdin of the apply step: `sha256 mode path` per file, then `end`, so that the script can tell a
+ * list cut short by a dropped connection from a whole one. Holds no secret.
+ */
 export function renderManifest(files: HostFile[]): string {
-  return files.map((f) => `${sha256(f.content)} ${f.mode.replace(/^0(?=\d{3}$)/, "")} ${f.path}\n`).join("");
+  return files.map((f) => `${sha256(f.content)} ${f.mode.replace(/^0(?=\d{3}$)/, "")} ${f.path}\n`).join("") + "end\n";
 }
 
 /**
@@ -103,6 +123,8 @@ interface Prelude {
   HOST: string;
   STATE: string;
   ETC_DOCKER: string;
+  OWNER: string;
+  TAKE_OVER: "yes" | "no";
   INIT?: InitKind;
   PORT?: number;
   WAIT?: number;
@@ -117,10 +139,13 @@ function renderPrelude(p: Prelude): string {
     .join("");
 }
 
-/** The prelude's HOST, STATE and ETC_DOCKER: what every step needs. */
-function hostVars(t: Pick<ScriptTarget, "host" | "stateDir">): Prelude {
+/** The steps that need no more of the target than whose host it is and where its state lives. */
+export type HostTarget = Pick<ScriptTarget, "host" | "owner" | "takeOver" | "stateDir">;
+
+/** The prelude's HOST, STATE, ETC_DOCKER, OWNER and TAKE_OVER: what every step needs. */
+function hostVars(t: HostTarget): Prelude {
   const state = t.stateDir ?? STATE_DIR;
-  return { HOST: t.host, STATE: state, ETC_DOCKER: path.posix.dirname(state) };
+  return { HOST: t.host, STATE: state, ETC_DOCKER: path.posix.dirname(state), OWNER: t.owner, TAKE_OVER: t.takeOver ? "yes" : "no" };
 }
 
 /** Everything a step that restarts dockerd needs. RESTART_COMMAND is empty unless init is custom. */
@@ -144,7 +169,7 @@ export function renderLibrary(t: ScriptTarget): string {
  * run the backup is read instead, so the answer stays the host's original. It fails early, with
  * the host's name, when dockerd or the expected init system is missing.
  */
-export function renderProbeScript(t: Pick<ScriptTarget, "host" | "init" | "stateDir">): string {
+export function renderProbeScript(t: HostTarget & Pick<ScriptTarget, "init">): string {
   return compose("probe", { ...hostVars(t), INIT: t.init });
 }
 
@@ -195,7 +220,7 @@ export function parseOriginalDaemonJson(host: string, text: string | undefined):
  * Stages the files sent on stdin (see renderUploadPayload) into $STATE/next/<sha256>
  * (render/sh/upload.sh); a half-written key never exists under its name.
  */
-export function renderUploadScript(t: Pick<ScriptTarget, "host" | "stateDir">): string {
+export function renderUploadScript(t: HostTarget): string {
   return compose("upload", hostVars(t));
 }
 
@@ -213,7 +238,7 @@ export function renderRestoreScript(t: ScriptTarget): string {
 }
 
 /** Removes the staging folder (destroy of the upload step; render/sh/unstage.sh). */
-export function renderUnstageScript(t: Pick<ScriptTarget, "host" | "stateDir">): string {
+export function renderUnstageScript(t: HostTarget): string {
   return compose("unstage", hostVars(t));
 }
 
@@ -224,12 +249,14 @@ export interface InspectTarget {
   port: number;
   /** The managed files: their paths are the keys. */
   files: Record<string, unknown>;
+  /** The state folder, STATE_DIR unless set (tests point it at a temporary folder). */
+  stateDir?: string;
 }
 
 /**
  * Reads a host's side of the drift audit (render/sh/inspect.sh): each managed file's SHA-256,
  * mode and owner, whether dockerd runs (and its argv and daemon.json), whether the TLS port
- * listens. Its prelude quotes INIT and PORT, and sets the files' paths (sorted) as the positional
+ * listens, and who the state folder says owns the host. Its prelude quotes INIT, PORT and STATE, and sets the files' paths (sorted) as the positional
  * parameters. components/audit/inspect.ts runs it through remoteCommand and parses the output.
  *
  * The audit's dynamic provider calls this in the dynamic-provider process, where this module is
@@ -238,5 +265,6 @@ export interface InspectTarget {
  */
 export function renderInspectScript(t: InspectTarget): string {
   const files = Object.keys(t.files).sort().map(shellQuote).join(" ");
-  return `INIT=${shellQuote(t.init)}\nPORT=${shellQuote(String(Number(t.port)))}\nset --${files ? ` ${files}` : ""}\n${INSPECT}`;
+  const vars = `INIT=${shellQuote(t.init)}\nPORT=${shellQuote(String(Number(t.port)))}\nSTATE=${shellQuote(t.stateDir ?? STATE_DIR)}\n`;
+  return `${vars}set --${files ? ` ${files}` : ""}\n${INSPECT}`;
 }

@@ -56,6 +56,11 @@ export interface AuditState extends AuditTls {
   serverCertSha256: string;
   /** `port` refuses a TLS client without a certificate. */
   requireClientCert: boolean;
+  /**
+   * Who the host's state folder says manages it (`PROJECT/STACK/ENTRY`, render/sh/lib.sh); "" when
+   * the folder or its owner record is missing (then destroy could not restore the host).
+   */
+  owner: string;
 }
 
 /** An observation: when `reachable` is false only `error`, `port` and the TLS probe's fields are set. */
@@ -103,8 +108,12 @@ export interface HostAuditInputs extends AuditSettings {
   host: string;
   init: InitKind;
   connection: AuditConnection;
-  /** DockerHost's apply step: its command line, and the manifest it reads on stdin. */
-  heal: { command: string; manifest: string };
+  /**
+   * How the heal reinstalls: DockerHost's upload step (its command line, and the payload it reads on
+   * stdin: the files, the server key among them, so a secret), then its apply step (command line
+   * and manifest). Staging again first heals a host whose staged files or state folder are gone.
+   */
+  heal: { command: string; manifest: string; upload: { command: string; payload: string } };
   /** Seconds allowed for the SSH connection and for the TLS port to answer. */
   timeoutSeconds: number;
   /** The wanted state of each managed file, under its path. */
@@ -127,6 +136,7 @@ const ABSENT: AuditFile = { sha256: "-", mode: "-", owner: "-" };
 /** The settings of an audit state, in the order they are checked. In inputs, files are the keys that start with "/". */
 const SETTINGS: readonly (keyof AuditSettings)[] = [
   "reachable",
+  "owner",
   "running",
   "listening",
   "port",
@@ -198,7 +208,7 @@ export function comparable(expected: AuditState, observed: Observed | undefined)
     const f = (observed.files || {})[p] || ABSENT;
     files[p] = { sha256: f.sha256, mode: f.mode, owner: f.owner };
   }
-  const out: AuditState = { ...expected, reachable: true, files, running: observed.running as boolean };
+  const out: AuditState = { ...expected, reachable: true, files, running: observed.running as boolean, owner: observed.owner ?? "" };
   if (!observed.running) return out;
   out.listening = observed.listening as boolean;
   for (const k of ["tlsverify", "tlscacert", "tlscert", "tlskey"] as const) (out as unknown as Props)[k] = observed[k];
@@ -237,6 +247,12 @@ export function compareAudit(expected: AuditState, observed: Observed | undefine
     if (g.owner !== w.owner) add(`${key}.owner`, w.owner, g.owner, `${p} owner ${g.owner} (want ${w.owner})`);
   }
   const port = expected.port;
+  if (got.owner !== expected.owner) {
+    const text = got.owner
+      ? `managed by ${got.owner} (want ${expected.owner})`
+      : `the program's state folder or its owner record is missing (want ${expected.owner})`;
+    add("owner", expected.owner, got.owner, text);
+  }
   if (got.running !== expected.running)
     add("running", expected.running, got.running, expected.running ? "dockerd not running" : "dockerd running");
   if (got.listening !== expected.listening) add("listening", expected.listening, got.listening, `dockerd not listening on port ${port}`);

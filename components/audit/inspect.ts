@@ -61,7 +61,7 @@ export function effectiveTls(argv: string[], configText: string | undefined): Au
 }
 
 /** What the inspect script reports: the host's part of an observation. */
-export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening">;
+export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening" | "owner">;
 
 /** Parses the inspect script's output into the host's part of `observed`. */
 export function parseInspect(stdout: string, paths: string[]): Inspected {
@@ -69,6 +69,7 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
   for (const p of paths) files[p] = ABSENT;
   let running = false;
   let listening = false;
+  let owner = "";
   let argv: string[] = [];
   let config: string | undefined;
   for (const line of stdout.split("\n")) {
@@ -78,6 +79,8 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
       files[rest.slice(3).join(" ")] = sha256 === "-" ? ABSENT : { sha256, mode, owner };
     } else if (tag === "running") {
       running = rest[0] === "yes";
+    } else if (tag === "owner") {
+      owner = rest.join(" ").trim();
     } else if (tag === "listening") {
       listening = rest[0] === "yes";
     } else if (tag === "cmdline") {
@@ -90,7 +93,7 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
     }
   }
   const none: AuditTls = { tlsverify: false, tlscacert: "", tlscert: "", tlskey: "", listeners: [] };
-  return { files, running, listening, ...(running ? effectiveTls(argv, config) : none) };
+  return { files, running, listening, owner, ...(running ? effectiveTls(argv, config) : none) };
 }
 
 /** What a TLS client without a certificate sees on a port. */

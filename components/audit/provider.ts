@@ -1,6 +1,6 @@
 /**
  * The dynamic provider behind HostAudit's state resource (see components/hostAudit.ts): read
- * inspects the host; create and update inspect, heal through DockerHost's apply script when
+ * inspects the host; create and update inspect, heal through DockerHost's upload and apply scripts when
  * something differs, and inspect again; diff plans drift as a replacement.
  *
  * Pulumi stores `provider` in the state by closure serialization (pulumi.runtime.serializeFunction)
@@ -43,6 +43,13 @@ export async function auditAndHeal(inputs: HostAuditInputs): Promise<Observed> {
   const drift = compareAudit(expected, observed);
   if (drift.length === 0) return observed;
   const timeoutMs = inputs.timeoutSeconds * 1000;
+  // Stage first: the apply step installs only staged files, and after a successful apply none are left.
+  const staged = await sshExec(inputs.connection, inputs.heal.upload.command, inputs.heal.upload.payload, timeoutMs);
+  if (staged.code !== 0) {
+    throw new Error(
+      `host ${inputs.host}: healing (${drift.map((d) => d.text).join("; ")}) failed:\n${(staged.stderr || staged.stdout).trim()}`,
+    );
+  }
   const r = await sshExec(inputs.connection, inputs.heal.command, inputs.heal.manifest, timeoutMs);
   if (r.code !== 0) {
     throw new Error(`host ${inputs.host}: healing (${drift.map((d) => d.text).join("; ")}) failed:\n${(r.stderr || r.stdout).trim()}`);

@@ -1,50 +1,78 @@
 # shellcheck shell=sh
-# Step apply: installs the staged files listed on stdin (`sha256 mode path` lines), then restarts
-# dockerd only if a file's content, mode or owner differs from the live one, and waits until it
-# listens with TLS. The first run saves the host's original files for destroy. If dockerd does not
-# come back, the previous files are put back, dockerd is restarted on them, and the script fails
-# with the host's name and the end of the daemon's log: the daemon is never left down.
+# Step apply: installs the staged files listed on stdin (`sha256 mode path` lines, then `end`),
+# then restarts dockerd only if a file's content, mode or owner differs from the live one, and
+# waits until it listens with TLS. It saves the host's original files for destroy the first time
+# it sees each path. If dockerd does not come back, the previous files are put back, dockerd is
+# restarted on them, and the script fails with the host's name and the end of the daemon's log:
+# the daemon is never left down.
+#
+# A dropped SSH connection must not stop it half-way (files installed, dockerd not restarted): it
+# ignores SIGPIPE and SIGHUP once the list is read, and marks a restart as pending before it
+# installs anything, so that a run stopped anyway (killed, power lost) is finished by the next.
+check_owner
+mkdir -p "$STATE"
 manifest="$STATE/manifest"
 cat > "$manifest.new"
-while read -r sum mode path; do
-  [ -f "$STATE/next/$sum" ] || fail "the staged copy of $path is missing; run pulumi up again"
-done < "$manifest.new"
-mv -f "$manifest.new" "$manifest"
-
-# The host's originals, once per path, for destroy (the upload step saved $ETC_DOCKER's mode).
-while read -r sum mode path; do
-  [ -e "$STATE/backup/files$path" ] || [ -e "$STATE/backup/absent$path" ] || save_to "$STATE/backup" "$path"
-done < "$manifest"
+[ "$(tail -n 1 "$manifest.new")" = end ] || fail "the list of files on stdin is incomplete (the connection dropped?); nothing was changed"
+sed -i '$d' "$manifest.new"
+trap '' PIPE HUP
 
 changed=""
 while read -r sum mode path; do
-  if [ ! -f "$path" ] || [ "$(sha256sum "$path" | cut -d ' ' -f 1)" != "$sum" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
+  if [ ! -f "$path" ] || [ "$(sha256_of "$path")" != "$sum" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
+    [ -f "$STATE/next/$sum" ] || fail "the staged copy of $path is missing; run pulumi up --refresh (its audit stages and installs the files again)"
     changed="$changed $path"
   fi
+done < "$manifest.new"
+mv -f "$manifest.new" "$manifest"
+claim
+
+# The host's originals, once per path, for destroy (the upload step saved $ETC_DOCKER's mode). A
+# live file that already is the planned one was installed by this program before its state folder
+# was lost: what was there before is unknown, and destroy leaves that file as it is.
+while read -r sum mode path; do
+  [ -e "$STATE/backup/files$path" ] || [ -e "$STATE/backup/absent$path" ] || [ -e "$STATE/backup/lost$path" ] || {
+    if [ -f "$path" ] && [ "$(sha256_of "$path")" = "$sum" ]; then
+      mkdir -p "$STATE/backup/lost$(dirname "$path")" && : > "$STATE/backup/lost$path"
+    else
+      save_to "$STATE/backup" "$path"
+    fi
+  }
 done < "$manifest"
 chmod 0700 "$ETC_DOCKER"
 chown root:root "$ETC_DOCKER"
 
-if [ -z "$changed" ] && wait_daemon tls; then
-  say "configuration unchanged; dockerd listens on port $PORT"
+# After success no copy of the previous or staged server key is left (the backup is the host's own).
+done_ok() {
+  rm -rf "$STATE/prev" "$STATE/restart-pending"
+  rm -f "$STATE/next"/*
+  say "$1"
   exit 0
+}
+
+if [ -z "$changed" ] && [ ! -e "$STATE/restart-pending" ] && wait_daemon tls; then
+  done_ok "configuration unchanged; dockerd listens on port $PORT"
 fi
 
 rm -rf "$STATE/prev"
 mkdir -p "$STATE/prev"
 while read -r sum mode path; do save_to "$STATE/prev" "$path"; done < "$manifest"
-while read -r sum mode path; do install_file "$STATE/next/$sum" "$path" "$mode"; done < "$manifest"
-say "changed:$changed; restarting dockerd"
+: > "$STATE/restart-pending"
+while read -r sum mode path; do
+  case "$changed " in *" $path "*) install_file "$STATE/next/$sum" "$path" "$mode" ;; esac
+done < "$manifest"
+say "changed:${changed:- nothing (dockerd was down, or a restart was pending)}; restarting dockerd"
 # A failed restart (systemctl reports it at once) needs no waiting; the sysv script may not report.
 if restart_daemon && wait_daemon tls; then
-  say "dockerd restarted; listening with TLS on port $PORT"
-  exit 0
+  done_ok "dockerd restarted; listening with TLS on port $PORT"
 fi
 
 log=$(daemon_log)
 say "dockerd did not come back; restoring the previous configuration"
 restore_set "$STATE/prev"
+rm -f "$STATE/restart-pending"
 restart_daemon || true
 if wait_daemon any; then back="dockerd is running again on the previous configuration"; else back="dockerd did NOT come back on the previous configuration either"; fi
+rm -rf "$STATE/prev"
 fail "dockerd did not start with the new configuration (changed:$changed), so the previous files were restored; $back. Last lines of the daemon log:
 $log"

@@ -5,12 +5,15 @@
 # before it:
 #   INIT  systemd, sysv or custom: where dockerd's process is found
 #   PORT  the TLS port
+#   STATE the program's state folder (its owner record)
 #   and the managed files' paths as the positional parameters (`set -- PATH...`).
 # POSIX sh and coreutils only. One line per fact:
 #   file SHA256 MODE OWNER PATH   (`-` for each of the three when absent)
 #   running yes|no, cmdline BASE64 (dockerd's argv, NUL-separated), config BASE64|- (its daemon.json)
 #   listening yes|no              (a socket listens on the TLS port, from the kernel's tables)
+#   owner PROJECT/STACK/ENTRY     (the first line of $STATE/owner; empty when there is none)
 set -u
+printf 'owner %s\n' "$(head -n 1 "$STATE/owner" 2>/dev/null || true)"
 for f in "$@"; do
   if [ -f "$f" ]; then
     printf 'file %s %s %s %s\n' "$(sha256sum < "$f" | cut -d ' ' -f 1)" "$(stat -c %a "$f")" "$(stat -c %U:%G "$f")" "$f"

@@ -5,6 +5,8 @@
 #   HOST        the host's name, for messages
 #   STATE       the program's state folder (/etc/docker/docker-tls on hosts)
 #   ETC_DOCKER  the folder that holds STATE and is made 0700 root (/etc/docker on hosts)
+#   OWNER       who runs this step: PROJECT/STACK/ENTRY (the Pulumi project and stack, the host entry)
+#   TAKE_OVER   yes when the entry may take the host from another project or stack, else no
 # and for the steps that know the target (probe: INIT only; apply and restore: all):
 #   INIT             systemd, sysv or custom
 #   PORT             the TLS port that must answer after a restart
@@ -14,8 +16,12 @@
 # no secret: secrets come on stdin.
 set -eu
 umask 077
-say() { printf 'docker-tls[%s]: %s\n' "$HOST" "$*" >&2; }
-fail() { printf 'host %s: %s\n' "$HOST" "$*" >&2; exit 1; }
+# Messages go to stderr; a closed stderr (the SSH connection dropped) must not stop a step.
+say() { printf 'docker-tls[%s]: %s\n' "$HOST" "$*" >&2 || true; }
+fail() {
+  printf 'host %s: %s\n' "$HOST" "$*" >&2 || true
+  exit 1
+}
 
 restart_daemon() {
   case "$INIT" in
@@ -31,7 +37,14 @@ daemon_log() {
   case "$INIT" in
     systemd) journalctl -u docker.service --no-pager -o cat -n 20 2>/dev/null || true ;;
     sysv) tail -n 20 /var/log/docker.log 2>/dev/null || true ;;
-    custom) journalctl -u docker.service --no-pager -o cat -n 20 2>/dev/null || tail -n 20 /var/log/docker.log 2>/dev/null || true ;;
+    # journalctl without a docker unit succeeds with "-- No entries --": then the log file.
+    custom)
+      journal=$(journalctl -u docker.service --no-pager -o cat -n 20 2>/dev/null || true)
+      case "$journal" in
+        "" | "-- No entries --") tail -n 20 /var/log/docker.log 2>/dev/null || true ;;
+        *) printf '%s\n' "$journal" ;;
+      esac
+      ;;
   esac
 }
 # A zombie still answers kill -0, so read the process state instead.
@@ -101,4 +114,34 @@ save_to() {
   else
     mkdir -p "$1/absent$(dirname "$2")" && : > "$1/absent$2"
   fi
+}
+# sha256_of FILE: its content's SHA-256, hex.
+sha256_of() { sha256sum "$1" | cut -d ' ' -f 1; }
+
+# The owner record, $STATE/owner: PROJECT/STACK/ENTRY on its first line, then `since DATE`. Every
+# step that changes the host checks it first; upload and apply write it.
+owner_of() { head -n 1 "$STATE/owner" 2>/dev/null || true; }
+# A state folder from before owner records, or one that lost its record, belongs to nobody.
+owned_by_me() { current=$(owner_of); [ -z "$current" ] || [ "$current" = "$OWNER" ]; }
+# check_owner: fails, before anything changes, when another project or stack manages this host
+# (unless TAKE_OVER is yes). Another entry of this same project and stack is this entry renamed,
+# or re-addressed: it adopts the host and its backups, and the old entry's delete leaves it alone.
+check_owner() {
+  current=$(owner_of)
+  case "$current" in
+    "" | "$OWNER") return 0 ;;
+    "${OWNER%/*}"/*) say "adopting the host from entry ${current##*/} of this stack (renamed or re-addressed)"; return 0 ;;
+  esac
+  if [ "$TAKE_OVER" = yes ]; then
+    say "taking the host over from $current (takeOver is set)"
+    return 0
+  fi
+  since=$(sed -n 's/^since //p' "$STATE/owner" 2>/dev/null || true)
+  fail "is managed by $current (project/stack/host entry) since ${since:-an unknown date}; nothing was changed. Destroy it there first, or set takeOver: true on this host entry to take it over (its original files stay the ones saved by $current)"
+}
+# claim: records this entry as the host's owner.
+claim() {
+  [ "$(owner_of)" = "$OWNER" ] && return 0
+  printf '%s\nsince %s\n' "$OWNER" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$STATE/owner.new"
+  mv -f "$STATE/owner.new" "$STATE/owner"
 }

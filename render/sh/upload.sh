@@ -2,25 +2,31 @@
 # Step upload: stages the files sent on stdin (FILE, base64 lines, END per file) into
 # $STATE/next/<sha256>, written under umask 077 and renamed into place, so a half-written key
 # never exists under its name. Files no longer wanted are removed from the staging folder.
-# This is the first step that touches the host: remember $ETC_DOCKER's mode before it becomes 0700.
-if [ ! -e "$STATE/backup/etc-docker.mode" ]; then
-  mode=$(stat -c %a "$ETC_DOCKER" 2>/dev/null || echo 755)
-  mkdir -p "$STATE/backup"
-  echo "$mode" > "$STATE/backup/etc-docker.mode"
-fi
-mkdir -p "$ETC_DOCKER" "$STATE/next"
-chmod 0700 "$ETC_DOCKER" "$STATE" "$STATE/next"
+# It is the first step that writes to the host: it refuses a host another stack owns (check_owner)
+# before writing anything, and when staging fails (a full disk) it removes what it wrote and the
+# host is as it was. Then it records $ETC_DOCKER's mode (for destroy) and claims the host.
+check_owner
+etc_mode=$(stat -c %a "$ETC_DOCKER" 2>/dev/null || echo 755)
+fresh=""
+[ -d "$STATE" ] || fresh=yes
+mkdir -p "$STATE/next"
 in="$STATE/next/.incoming"
+# Removes this run's partial files (and the state folder if this run made it), then fails.
+staging_failed() {
+  rm -f "$in" "$in.b64"
+  [ -z "$fresh" ] || rm -rf "$STATE"
+  fail "cannot stage the files in $STATE/next ($1); nothing was changed. Free space on the host ($(df -h "$ETC_DOCKER" 2>/dev/null | awk 'NR == 2 { print $4 " free on " $6 }')) and run pulumi up again"
+}
 keep=" "
 while IFS= read -r line; do
   case "$line" in
-    FILE) : > "$in.b64" ;;
+    FILE) : > "$in.b64" || staging_failed "cannot write" ;;
     END)
-      base64 -d < "$in.b64" > "$in"
-      sum=$(sha256sum "$in" | cut -d ' ' -f 1)
-      mv -f "$in" "$STATE/next/$sum"
+      base64 -d < "$in.b64" > "$in" 2>/dev/null || staging_failed "cannot write a file"
+      sum=$(sha256_of "$in")
+      mv -f "$in" "$STATE/next/$sum" || staging_failed "cannot rename a file"
       keep="$keep$sum " ;;
-    *) printf '%s\n' "$line" >> "$in.b64" ;;
+    *) printf '%s\n' "$line" >> "$in.b64" 2>/dev/null || staging_failed "cannot write" ;;
   esac
 done
 rm -f "$in.b64"
@@ -28,3 +34,9 @@ for f in "$STATE/next"/*; do
   [ -e "$f" ] || continue
   case "$keep" in *" $(basename "$f") "*) ;; *) rm -f "$f" ;; esac
 done
+if [ ! -e "$STATE/backup/etc-docker.mode" ]; then
+  mkdir -p "$STATE/backup"
+  echo "$etc_mode" > "$STATE/backup/etc-docker.mode"
+fi
+chmod 0700 "$ETC_DOCKER" "$STATE" "$STATE/next"
+claim

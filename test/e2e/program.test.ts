@@ -10,12 +10,11 @@
 import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
-import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
-import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
+import { ORIGINAL_STATE, TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
 import { programDir } from "../support/program";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
 import { foreignClient } from "../support/openssl";
@@ -29,13 +28,6 @@ const originals = new Map<string, string>();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** What destroy must put back: the managed files' hashes, /etc/docker's mode, the drop-in. */
-const ORIGINAL_STATE = `for f in /etc/docker/daemon.json /etc/default/docker /etc/systemd/system/docker.service.d/docker-tls.conf \\
-  /etc/docker/ca.pem /etc/docker/server-cert.pem /etc/docker/server-key.pem; do
-  if [ -e "$f" ]; then echo "$f $(sha256sum < "$f" | cut -c1-16) $(stat -c %a "$f")"; else echo "$f absent"; fi
-done
-echo "/etc/docker $(stat -c %a /etc/docker)"`;
 
 async function dockerdIdentity(host: TestHost): Promise<string> {
   return (await onHost(host, `pid=$(cat /var/run/docker.pid); echo "$pid $(cut -d ' ' -f 22 /proc/$pid/stat)"`)).trim();
@@ -59,26 +51,6 @@ function dockerCli(host: TestHost, bundleDir: string, args: string[]): Promise<{
       },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
-  });
-}
-
-/** GET /version over TLS with the given material; resolves with the status or the error. */
-function tlsGet(
-  host: TestHost,
-  material: { ca: string; cert?: string; key?: string },
-): Promise<{ status?: number; body?: string; error?: string; sha256?: string; san?: string }> {
-  return new Promise((resolve) => {
-    const req = https.get(
-      { host: host.address, port: 2376, path: "/version", ...material, servername: undefined, timeout: 15_000, agent: false },
-      (res) => {
-        let body = "";
-        const peer = (res.socket as import("tls").TLSSocket).getPeerCertificate();
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode, body, sha256: peer.fingerprint256, san: peer.subjectaltname }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (e) => resolve({ error: `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}` }));
   });
 }
 

@@ -1,4 +1,5 @@
 /** Sandbox hosts as the e2e suites see them: run scripts on them and count dockerd starts. */
+import * as https from "https";
 import * as sandbox from "../../sandbox";
 
 export interface TestHost {
@@ -26,3 +27,30 @@ export async function allStarts(hosts: TestHost[]): Promise<Record<string, numbe
 /** Restarts per host between two counts. */
 export const restarts = (hosts: TestHost[], before: Record<string, number>, after: Record<string, number>) =>
   Object.fromEntries(hosts.map((h) => [h.name, after[h.name] - before[h.name]]));
+
+/** What destroy must put back: the managed files' hashes, /etc/docker's mode, the drop-in. */
+export const ORIGINAL_STATE = `for f in /etc/docker/daemon.json /etc/default/docker /etc/systemd/system/docker.service.d/docker-tls.conf \\
+  /etc/docker/ca.pem /etc/docker/server-cert.pem /etc/docker/server-key.pem; do
+  if [ -e "$f" ]; then echo "$f $(sha256sum < "$f" | cut -c1-16) $(stat -c %a "$f")"; else echo "$f absent"; fi
+done
+echo "/etc/docker $(stat -c %a /etc/docker)"`;
+
+/** GET /version over TLS with the given material; resolves with the status or the error. */
+export function tlsGet(
+  host: TestHost,
+  material: { ca: string; cert?: string; key?: string },
+): Promise<{ status?: number; body?: string; error?: string; sha256?: string; san?: string }> {
+  return new Promise((resolve) => {
+    const req = https.get(
+      { host: host.address, port: 2376, path: "/version", ...material, servername: undefined, timeout: 15_000, agent: false },
+      (res) => {
+        let body = "";
+        const peer = (res.socket as import("tls").TLSSocket).getPeerCertificate();
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode, body, sha256: peer.fingerprint256, san: peer.subjectaltname }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (e) => resolve({ error: `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}` }));
+  });
+}

@@ -1,7 +1,7 @@
 /** A failure inside HostAudit's applies is a pulumi.ResourceError on the audit, its stack hidden. */
 import * as pulumi from "@pulumi/pulumi";
 import { auditPlannedState } from "../../components/hostAudit";
-import { manifestDigests } from "./auditFixtures";
+import { PLAN_CONTEXT, manifestDigests } from "./auditFixtures";
 import { planHost } from "../../host/plan";
 import { parseConfig } from "../../config";
 
@@ -13,7 +13,7 @@ test("files that are not the planned ones: a ResourceError on the audit, stack h
   const audit = { urn: "urn:pulumi:s::p::dockertls:host:HostAudit::audit-web1" } as unknown as pulumi.Resource;
   let thrown: unknown;
   try {
-    auditPlannedState(planHost(host), manifestDigests("abc 444 /etc/docker/ca.pem\n"), "AB:CD", audit);
+    auditPlannedState(planHost(host, PLAN_CONTEXT), manifestDigests("abc 444 /etc/docker/ca.pem\n"), "AB:CD", audit);
   } catch (e) {
     thrown = e;
   }

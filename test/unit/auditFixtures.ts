@@ -4,7 +4,11 @@
 import type { HostConfig } from "../../config";
 import { AuditFile, AuditState } from "../../components/audit/compare";
 import { auditFiles, plannedState } from "../../components/hostAudit";
-import { FileDigest, OWNER, planHost, plannedFiles } from "../../host/plan";
+import { RESTART_WAIT_SECONDS } from "../../config";
+import { FileDigest, OWNER, PlanContext, planHost, plannedFiles } from "../../host/plan";
+
+/** Where the unit tests plan hosts: project docker-tls, stack unit. */
+export const PLAN_CONTEXT: PlanContext = { project: "docker-tls", stack: "unit", waitSeconds: RESTART_WAIT_SECONDS };
 
 /** The entries of a DockerHost manifest (`sha256 mode path` lines), read back: for tests that build a manifest. */
 export function manifestDigests(manifest: string): FileDigest[] {
@@ -31,5 +35,5 @@ export function managedPaths(init: HostConfig["init"]): string[] {
 
 /** plannedState of `host`'s plan, with the files a DockerHost manifest lists. */
 export function expectedState(host: HostConfig, manifest: string, serverCertSha256: string): AuditState {
-  return plannedState(planHost(host), manifestDigests(manifest), serverCertSha256);
+  return plannedState(planHost(host, PLAN_CONTEXT), manifestDigests(manifest), serverCertSha256);
 }

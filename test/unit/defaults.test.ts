@@ -12,8 +12,13 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE
 
 // What a stack that sets nothing else gets: the defaults as parseConfig applies them.
 const minimal = parseConfig({ hosts: [{ name: "web1", address: "10.0.0.1" }], sshPrivateKeyPath: "/id" }, () => KEY);
-const HOST_DEFAULTS = { user: minimal.hosts[0].user, port: minimal.hosts[0].port, init: minimal.hosts[0].init };
-const HOST_KEYS = ["name", "address", "dnsNames", "ipAddresses", "user", "port", "sudo", "hostKey", "init", "daemon"];
+const HOST_DEFAULTS = {
+  user: minimal.hosts[0].user,
+  port: minimal.hosts[0].port,
+  init: minimal.hosts[0].init,
+  takeOver: minimal.hosts[0].takeOver,
+};
+const HOST_KEYS = ["name", "address", "dnsNames", "ipAddresses", "user", "port", "sudo", "hostKey", "init", "takeOver", "daemon"];
 
 /** The block of a top-level key under `config:` in Pulumi.yaml, its folded lines joined. */
 function pulumiYamlEntry(key: string): string {

@@ -78,6 +78,7 @@ describe("what an audit expects", () => {
       listeners: ["tcp://0.0.0.0:2377", "unix:///var/run/docker.sock"],
       serverCertSha256: FP,
       requireClientCert: true,
+      owner: "docker-tls/unit/web1",
     });
     expect(managedPaths("systemd")).toContain("/etc/systemd/system/docker.service.d/docker-tls.conf");
     expect(managedPaths("custom")).toHaveLength(4);
@@ -182,7 +183,14 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
     fs.writeFileSync(pidFile, `${fake.pid}\n`);
     const port = await listen();
 
-    const script = renderInspectScript({ init: "sysv", port, files: { [a]: {}, [b]: {} } }).replace("/var/run/docker.pid", pidFile);
+    // The owner record of a state folder of this test's.
+    const stateDir = path.join(dir, "docker-tls");
+    fs.mkdirSync(stateDir);
+    fs.writeFileSync(path.join(stateDir, "owner"), "docker-tls/prod/web1\nsince 2026-11-30T00:00:00Z\n");
+    const script = renderInspectScript({ init: "sysv", port, files: { [a]: {}, [b]: {} }, stateDir }).replace(
+      "/var/run/docker.pid",
+      pidFile,
+    );
     const out = execFileSync("sh", ["-c", script]).toString();
     const owner = execFileSync("stat", ["-c", "%U:%G", a]).toString().trim();
     const sha = execFileSync("sha256sum", [a]).toString().split(" ")[0];
@@ -195,6 +203,7 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
       tlscert: "/cert.pem",
       tlskey: "/key.pem",
       listeners: ["tcp://0.0.0.0:9"],
+      owner: "docker-tls/prod/web1",
     });
 
     // No dockerd (the pid file names a process of another name, then nothing), no listener.

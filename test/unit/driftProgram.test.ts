@@ -111,12 +111,16 @@ test("the connection: the host's address, port, user, sudo, pinned key and its a
   }
 });
 
-test("what is wanted comes from DockerHost and the server certificate; healing is DockerHost's apply step", () => {
+test("what is wanted comes from DockerHost and the server certificate; healing is DockerHost's upload and apply steps", () => {
   for (const h of HOSTS) {
     const audit = plain(byName(`audit-${h.name}-state`).inputs) as Record<string, unknown>;
     const apply = byName(`host-${h.name}-apply`).inputs;
+    const upload = byName(`host-${h.name}-upload`).inputs;
     const manifest = apply.stdin as string;
-    expect(audit.heal).toEqual({ command: apply.create, manifest });
+    expect(audit.heal).toEqual({ command: apply.create, manifest, upload: { command: upload.create, payload: plain(upload.stdin) } });
+    // The payload holds the server key: a secret in the audit's inputs too.
+    const heal = byName(`audit-${h.name}-state`).inputs.heal as Record<string, unknown>;
+    expect(isSecretInput(heal) || isSecretInput((heal.upload as Record<string, unknown>).payload)).toBe(true);
     expect(audit.init).toBe(h.init ?? "systemd");
     // Each managed file is an input of its own, with the manifest's hash and mode.
     for (const p of managedPaths((h.init ?? "systemd") as "systemd" | "sysv")) {

@@ -22,6 +22,8 @@ import {
 
 const target = (init: InitKind, over: Partial<ScriptTarget> = {}): ScriptTarget => ({
   host: "web1",
+  owner: "docker-tls/unit/web1",
+  takeOver: false,
   init,
   restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
   port: 2376,
@@ -173,7 +175,7 @@ describe("steps run against a temporary state dir", () => {
     fs.writeFileSync(path.join(state, "backup/absent/etc/default/docker"), "");
     // init custom: no init system is required; a systemctl that knows no docker unit.
     const fake = fakeBin({ dockerd: "exit 0", systemctl: "exit 1" });
-    const out = execFileSync("sh", ["-c", renderProbeScript({ host: "web1", init: "custom", stateDir: state })], { env: fake.env });
+    const out = execFileSync("sh", ["-c", renderProbeScript(target("custom", { stateDir: state }))], { env: fake.env });
     expect(parseProbe(out.toString())).toEqual({ daemonJson: '{"data-root":"/srv"}\n', defaultDocker: undefined, execStart: undefined });
   });
 
@@ -191,7 +193,9 @@ describe("steps run against a temporary state dir", () => {
       input: renderManifest([{ path: "/x/a", mode: "0444", content: "a" }]),
     });
     expect(r.status).toBe(1);
-    expect(r.stderr.toString()).toBe("host web1: the staged copy of /x/a is missing; run pulumi up again\n");
+    expect(r.stderr.toString()).toBe(
+      "host web1: the staged copy of /x/a is missing; run pulumi up --refresh (its audit stages and installs the files again)\n",
+    );
   });
 
   // install_file gives the files to root:root, as on hosts: this needs root (CI runs as root).
@@ -231,10 +235,127 @@ describe("steps run against a temporary state dir", () => {
       expect(fs.readFileSync(path.join(live, "daemon.json"), "utf8")).toBe("old\n");
       expect(fs.readFileSync(path.join(state, `backup/files${files[0].path}`), "utf8")).toBe("old\n");
       expect(fs.existsSync(path.join(state, `backup/absent${files[1].path}`))).toBe(true);
-      expect(fs.readFileSync(path.join(state, "manifest"), "utf8")).toBe(renderManifest(files));
+      expect(fs.readFileSync(path.join(state, "manifest"), "utf8")).toBe(renderManifest(files).replace(/end\n$/, ""));
       expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
       expect(fs.readdirSync(path.join(state, "next")).sort()).toEqual(files.map((f) => sha256(f.content)).sort());
     },
     20_000,
   );
+});
+
+describe("ownership: the owner record in the state folder", () => {
+  const OWNER_FILE = (owner: string) => `${owner}\nsince 2026-11-01T00:00:00Z\n`;
+  /** A state folder (in a temp dir standing for /etc/docker) that `owner` claimed. */
+  function ownedState(owner: string): string {
+    const state = path.join(tmpDir(), "docker-tls");
+    fs.mkdirSync(path.join(state, "backup"), { recursive: true });
+    fs.writeFileSync(path.join(state, "backup/etc-docker.mode"), "755\n");
+    fs.writeFileSync(path.join(state, "owner"), OWNER_FILE(owner));
+    return state;
+  }
+  const runStep = (script: string, input = "", env?: NodeJS.ProcessEnv) => {
+    const r = spawnSync("sh", ["-c", script], { input, env });
+    return { status: r.status, stderr: r.stderr.toString() };
+  };
+  const files = [{ path: "/nonexistent/docker-tls-test/a", mode: "0444", content: "a\n" }];
+
+  test.each(["probe", "upload", "apply"] as const)("%s refuses a host another stack owns, naming it, and changes nothing", (step) => {
+    const state = ownedState("docker-tls/prod/web1");
+    const t = target("sysv", { stateDir: state, owner: "docker-tls/staging/web1" });
+    const input = step === "upload" ? renderUploadPayload(files) : step === "apply" ? renderManifest(files) : "";
+    const fake = fakeBin({ dockerd: "exit 0", service: "exit 0" });
+    const r = runStep(render[step](t), input, fake.env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(
+      "host web1: is managed by docker-tls/prod/web1 (project/stack/host entry) since 2026-11-01T00:00:00Z; nothing was changed.",
+    );
+    expect(r.stderr).toContain("set takeOver: true on this host entry");
+    expect(fs.readdirSync(state).sort()).toEqual(["backup", "owner"]);
+    expect(fs.readFileSync(path.join(state, "owner"), "utf8")).toBe(OWNER_FILE("docker-tls/prod/web1"));
+  });
+
+  test("upload: another entry of the same stack (a rename) adopts the host; takeOver takes it from another stack", () => {
+    const renamed = ownedState("docker-tls/prod/web1");
+    const r = runStep(
+      renderUploadScript(target("sysv", { stateDir: renamed, owner: "docker-tls/prod/web1b" })),
+      renderUploadPayload(files),
+    );
+    expect(r).toEqual({
+      status: 0,
+      stderr: "docker-tls[web1]: adopting the host from entry web1 of this stack (renamed or re-addressed)\n",
+    });
+    expect(fs.readFileSync(path.join(renamed, "owner"), "utf8")).toMatch(/^docker-tls\/prod\/web1b\nsince /);
+
+    const taken = ownedState("docker-tls/prod/web1");
+    const t = target("sysv", { stateDir: taken, owner: "docker-tls/staging/web1", takeOver: true });
+    expect(runStep(renderUploadScript(t), renderUploadPayload(files))).toEqual({
+      status: 0,
+      stderr: "docker-tls[web1]: taking the host over from docker-tls/prod/web1 (takeOver is set)\n",
+    });
+    expect(fs.readFileSync(path.join(taken, "owner"), "utf8")).toMatch(/^docker-tls\/staging\/web1\n/);
+    // The host's original mode of /etc/docker stays the one its first owner saved.
+    expect(fs.readFileSync(path.join(taken, "backup/etc-docker.mode"), "utf8")).toBe("755\n");
+  });
+
+  test("unstage and restore leave a host that another entry owns now as it is", () => {
+    const state = ownedState("docker-tls/prod/web1b");
+    fs.mkdirSync(path.join(state, "next"));
+    fs.writeFileSync(path.join(state, "next", sha256("a\n")), "a\n");
+    const old = target("sysv", { stateDir: state, owner: "docker-tls/prod/web1" });
+    const fake = fakeBin({ service: "exit 0" });
+    expect(runStep(renderUnstageScript(old))).toEqual({
+      status: 0,
+      stderr: "docker-tls[web1]: the host is managed by docker-tls/prod/web1b now; its staged files stay\n",
+    });
+    expect(runStep(renderRestoreScript(old), "", fake.env)).toEqual({
+      status: 0,
+      stderr: "docker-tls[web1]: the host is managed by docker-tls/prod/web1b now; leaving it as it is\n",
+    });
+    expect(fake.log()).toBe("");
+    expect(fs.readdirSync(path.join(state, "next"))).toEqual([sha256("a\n")]);
+  });
+
+  test("restore: a managed file changed since it was installed: nothing is restored, the originals stay in the backup", () => {
+    const dir = tmpDir();
+    const state = ownedState("docker-tls/unit/web1");
+    const live = path.join(dir, "daemon.json");
+    fs.writeFileSync(live, '{"edited":"by hand"}\n');
+    fs.mkdirSync(path.join(state, `backup/files${dir}`), { recursive: true });
+    fs.writeFileSync(path.join(state, `backup/files${live}`), "original\n");
+    fs.writeFileSync(path.join(state, "manifest"), `${sha256("installed\n")} 644 ${live}\n`);
+    const fake = fakeBin({ service: "exit 0" });
+    const r = runStep(renderRestoreScript(target("sysv", { stateDir: state })), "", fake.env);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`changed on the host since this program installed them: ${live}. Nothing was restored`);
+    expect(fs.readFileSync(live, "utf8")).toBe('{"edited":"by hand"}\n');
+    expect(fs.readFileSync(path.join(state, `backup/files${live}`), "utf8")).toBe("original\n");
+    expect(fake.log()).toBe("");
+  });
+
+  test("apply: a list of files cut short (no `end`) changes nothing", () => {
+    const state = ownedState("docker-tls/unit/web1");
+    const r = runStep(renderApplyScript(target("sysv", { stateDir: state })), renderManifest(files).replace(/end\n$/, ""));
+    expect(r).toEqual({
+      status: 1,
+      stderr: "host web1: the list of files on stdin is incomplete (the connection dropped?); nothing was changed\n",
+    });
+    expect(fs.existsSync(path.join(state, "manifest"))).toBe(false);
+  });
+
+  test("upload: a full disk while staging is a clear error, and the host is as it was", () => {
+    const etc = tmpDir();
+    const state = path.join(etc, "docker-tls");
+    fs.mkdirSync(path.join(state, "next"), { recursive: true });
+    // Writes to the incoming file fail as on a full disk.
+    fs.symlinkSync("/dev/full", path.join(state, "next", ".incoming"));
+    fs.chmodSync(etc, 0o755);
+    const r = runStep(renderUploadScript(target("sysv", { stateDir: state })), renderUploadPayload(files));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^host web1: cannot stage the files in .*\/next \(cannot write a file\); nothing was changed\. Free space on the host/,
+    );
+    expect(fs.readdirSync(path.join(state, "next"))).toEqual([]);
+    expect(fs.existsSync(path.join(state, "owner"))).toBe(false);
+    expect(fs.statSync(etc).mode & 0o777).toBe(0o755);
+  });
 });

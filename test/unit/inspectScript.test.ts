@@ -18,14 +18,14 @@ test("the rendered inspect script (systemd)", () => {
   expect(renderInspectScript({ init: "systemd", port: 2376, files: FILES })).toMatchSnapshot();
 });
 
-test("the prelude of a sysv host: INIT, PORT and the sorted paths as positional parameters", () => {
+test("the prelude of a sysv host: INIT, PORT, STATE and the sorted paths as positional parameters", () => {
   const script = renderInspectScript({ init: "sysv", port: 2377, files: { "/b": {}, "/a": {} } });
-  expect(script.split("\n").slice(0, 3)).toEqual(["INIT='sysv'", "PORT='2377'", "set -- '/a' '/b'"]);
+  expect(script.split("\n").slice(0, 4)).toEqual(["INIT='sysv'", "PORT='2377'", "STATE='/etc/docker/docker-tls'", "set -- '/a' '/b'"]);
 });
 
 test("a path with quotes, spaces and `$(...)` stays one path", () => {
   const odd = "/tmp/it's $(echo no) here";
   const script = renderInspectScript({ init: "custom", port: 1, files: { [odd]: {} } });
   const out = execFileSync("sh", ["-c", script]).toString();
-  expect(out.split("\n")[0]).toBe(`file - - - ${odd}`);
+  expect(out.split("\n").find((l) => l.startsWith("file "))).toBe(`file - - - ${odd}`);
 });

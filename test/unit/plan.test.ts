@@ -2,7 +2,7 @@
 import { RESTART_WAIT_SECONDS, parseConfig } from "../../config";
 import { fileDigests, planHost, renderHostFiles } from "../../host/plan";
 import { plannedState } from "../../components/hostAudit";
-import { expectedFiles, managedPaths } from "./auditFixtures";
+import { PLAN_CONTEXT, expectedFiles, managedPaths } from "./auditFixtures";
 import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
 
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -24,6 +24,7 @@ describe("planHost", () => {
     ["custom", undefined],
   ] as const)("the managed files of a %s host: TLS material, daemon.json and the init system's file", (init, extra) => {
     const plan = planHost(host({ init, ...(init === "custom" ? { restartCommand: "rc-service docker restart" } : {}) }), {
+      ...PLAN_CONTEXT,
       waitSeconds: 30,
     });
     expect(plan.files).toEqual([
@@ -36,6 +37,8 @@ describe("planHost", () => {
     expect(managedPaths(init)).toEqual(plan.files.map((f) => f.path).sort());
     expect(plan.target).toEqual({
       host: "web1",
+      owner: "docker-tls/unit/web1",
+      takeOver: false,
       init,
       restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
       port: 2376,
@@ -49,21 +52,21 @@ describe("planHost", () => {
   });
 
   test("listeners, port and DOCKER_HOST; an IPv6 address in brackets, a DNS name and an IPv4 address as they are", () => {
-    const v4 = planHost(host());
+    const v4 = planHost(host(), PLAN_CONTEXT);
     expect(v4.listenHosts).toEqual(["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"]);
     expect(v4.daemonPort).toBe(2376);
     expect(v4.dockerHost).toBe("tcp://192.0.2.10:2376");
     expect(v4.target.waitSeconds).toBe(RESTART_WAIT_SECONDS);
-    const v6 = planHost(host({ address: "2001:db8::10", daemon: { port: 2377, bindAddress: "::", keepUnixSocket: false } }));
+    const v6 = planHost(host({ address: "2001:db8::10", daemon: { port: 2377, bindAddress: "::", keepUnixSocket: false } }), PLAN_CONTEXT);
     expect(v6.dockerHost).toBe("tcp://[2001:db8::10]:2377");
     expect(v6.listenHosts).toEqual(["tcp://[::]:2377"]);
     expect(v6.daemonPort).toBe(2377);
-    expect(planHost(host({ address: "docker1.example.com" })).dockerHost).toBe("tcp://docker1.example.com:2376");
+    expect(planHost(host({ address: "docker1.example.com" }), PLAN_CONTEXT).dockerHost).toBe("tcp://docker1.example.com:2376");
   });
 
   test("the connection: address, port, user, sudo, and the pinned host key with its algorithm", () => {
-    expect(planHost(host()).connection).toEqual({ address: "192.0.2.10", port: 22, user: "root", sudo: false });
-    const pinned = planHost(host({ port: 2222, user: "deploy", hostKey: HOST_KEY })).connection;
+    expect(planHost(host(), PLAN_CONTEXT).connection).toEqual({ address: "192.0.2.10", port: 22, user: "root", sudo: false });
+    const pinned = planHost(host({ port: 2222, user: "deploy", hostKey: HOST_KEY }), PLAN_CONTEXT).connection;
     expect(pinned).toEqual({
       address: "192.0.2.10",
       port: 2222,
@@ -78,7 +81,7 @@ describe("planHost", () => {
 describe("the planned files' contents", () => {
   test("rendered in the plan's order and modes; their digests are the manifest's entries", () => {
     const h = host({ init: "systemd" });
-    const plan = planHost(h);
+    const plan = planHost(h, PLAN_CONTEXT);
     const files = renderHostFiles(h, plan.files, INPUTS);
     expect(files.map((f) => [f.path, f.mode])).toEqual(plan.files.map((f) => [f.path, f.mode]));
     expect(files.slice(0, 3).map((f) => f.content)).toEqual(["BUNDLE\n", "CERT\n", "KEY\n"]);
@@ -94,15 +97,15 @@ describe("the planned files' contents", () => {
 
   test("a broken original daemon.json names the host", () => {
     const h = host();
-    expect(() => renderHostFiles(h, planHost(h).files, { ...INPUTS, probe: { daemonJson: "[1]" } })).toThrow(
+    expect(() => renderHostFiles(h, planHost(h, PLAN_CONTEXT).files, { ...INPUTS, probe: { daemonJson: "[1]" } })).toThrow(
       /^host web1: \/etc\/docker\/daemon.json/,
     );
   });
 
   test("files other than the plan's are an error naming the host", () => {
-    const plan = planHost(host({ init: "systemd" }));
+    const plan = planHost(host({ init: "systemd" }), PLAN_CONTEXT);
     const h = host({ init: "sysv" });
-    const sysv = fileDigests(planHost(h).files, renderHostFiles(h, planHost(h).files, INPUTS));
+    const sysv = fileDigests(planHost(h, PLAN_CONTEXT).files, renderHostFiles(h, planHost(h, PLAN_CONTEXT).files, INPUTS));
     expect(() => plannedState(plan, sysv, "AB:CD")).toThrow(/^host web1: the manifest lists .*\/etc\/default\/docker/);
   });
 });

@@ -152,9 +152,9 @@ describe("payload and manifest", () => {
     expect(Math.max(...p.split("\n").map((l) => l.length))).toBe(76);
     expect(p).not.toContain("KEY\n");
   });
-  test("manifest: hash, mode and path only", () => {
+  test("manifest: hash, mode and path only, then `end`", () => {
     expect(renderManifest(files)).toBe(
-      `${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\n`,
+      `${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\nend\n`,
     );
   });
 });
@@ -163,6 +163,8 @@ describe("remote scripts", () => {
   const scripts = INIT_KINDS.flatMap((init) => {
     const t = {
       host: "web1",
+      owner: "docker-tls/unit/web1",
+      takeOver: false,
       init,
       restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
       port: 2376,
@@ -191,7 +193,7 @@ describe("remote scripts", () => {
     const dir = execFileSync("mktemp", ["-d"]).toString().trim();
     // Through the prelude's STATE; its parent (here dir) stands for /etc/docker.
     const stateDir = `${dir}/docker-tls`;
-    const script = renderUploadScript({ host: "web1", stateDir });
+    const script = renderUploadScript({ host: "web1", owner: "docker-tls/unit/web1", takeOver: false, stateDir });
     execFileSync("chmod", ["755", dir]);
     const files = [
       { path: "/x/a", mode: "0400", content: "secret key\n" },
@@ -209,8 +211,8 @@ describe("remote scripts", () => {
     execFileSync("sh", ["-c", script], { input: renderUploadPayload(files.slice(1)) });
     expect(execFileSync("ls", ["-A", `${dir}/docker-tls/next`]).toString()).toBe(`${sha256("y".repeat(500))}\n`);
     // Unstage removes the staging folder of the same state dir, and nothing else.
-    execFileSync("sh", ["-c", renderUnstageScript({ host: "web1", stateDir })]);
-    expect(execFileSync("ls", ["-A", stateDir]).toString()).toBe("backup\n");
+    execFileSync("sh", ["-c", renderUnstageScript({ host: "web1", owner: "docker-tls/unit/web1", takeOver: false, stateDir })]);
+    expect(execFileSync("ls", ["-A", stateDir]).toString()).toBe("backup\nowner\n");
     execFileSync("rm", ["-rf", dir]);
   });
 });
