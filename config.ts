@@ -45,6 +45,13 @@ export const CHECK_CLIENT = "docker-tls-check";
 export const RESTART_WAIT_SECONDS = 60;
 
 /**
+ * Seconds a restarted dockerd must keep running, as the same process and serving its certificate,
+ * before the apply script calls the restart good (render/sh/lib.sh stays_up): a daemon that answers
+ * and then crashes, restarted again and again by systemd, is rolled back. One value for every host.
+ */
+export const RESTART_SETTLE_SECONDS = 3;
+
+/**
  * Seconds HostAudit allows for the SSH connection to a host and for its TLS port to answer the
  * probe from the machine running Pulumi (components/audit/inspect.ts); also the limit of the heal's
  * SSH connection. One value for every host.

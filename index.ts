@@ -7,7 +7,7 @@
  * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AUDIT_TIMEOUT_SECONDS, CHECK_CLIENT, RESTART_WAIT_SECONDS, loadStackConfig } from "./config";
+import { AUDIT_TIMEOUT_SECONDS, CHECK_CLIENT, RESTART_SETTLE_SECONDS, RESTART_WAIT_SECONDS, loadStackConfig } from "./config";
 import { CertificateAuthority } from "./components/certificateAuthority";
 import { ClientCertificate } from "./components/clientCertificate";
 import { DockerHost } from "./components/dockerHost";
@@ -65,7 +65,12 @@ const hosts = config.hosts.map((h) => {
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
   });
-  const plan = planHost(h, { project: pulumi.getProject(), stack, waitSeconds: RESTART_WAIT_SECONDS });
+  const plan = planHost(h, {
+    project: pulumi.getProject(),
+    stack,
+    waitSeconds: RESTART_WAIT_SECONDS,
+    settleSeconds: RESTART_SETTLE_SECONDS,
+  });
   const host = new DockerHost(`host-${h.name}`, {
     host: h,
     plan,

@@ -98,10 +98,18 @@ export interface PlanContext {
   stack: string;
   /** Seconds the scripts wait for dockerd after a restart (config.ts: RESTART_WAIT_SECONDS). */
   waitSeconds: number;
+  /** Seconds a restarted dockerd must then stay up (config.ts: RESTART_SETTLE_SECONDS). */
+  settleSeconds: number;
 }
 
 /** The owner record of a host entry: `PROJECT/STACK/ENTRY` (render/sh/lib.sh check_owner). */
 export const ownerOf = (ctx: Pick<PlanContext, "project" | "stack">, entry: string) => `${ctx.project}/${ctx.stack}/${entry}`;
+
+/** Where the TLS port answers on the host itself: the bind address, or loopback for a wildcard one. */
+export function localTlsAddress(bindAddress: string, port: number): string {
+  const local = bindAddress === "0.0.0.0" ? "127.0.0.1" : bindAddress === "::" ? "::1" : bindAddress;
+  return tcpUrl(local, port).replace(/^tcp:\/\//, "");
+}
 
 /** The plan of `host` in `ctx`. */
 export function planHost(host: HostConfig, ctx: PlanContext): HostPlan {
@@ -129,6 +137,9 @@ export function planHost(host: HostConfig, ctx: PlanContext): HostPlan {
       restartCommand: host.restartCommand,
       port: host.daemon.port,
       waitSeconds: ctx.waitSeconds,
+      settleSeconds: ctx.settleSeconds,
+      tlsConnect: localTlsAddress(host.daemon.bindAddress, host.daemon.port),
+      serverCert: TLS_PATHS.serverCert,
     },
   };
 }

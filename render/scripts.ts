@@ -59,6 +59,12 @@ export interface ScriptTarget {
   port: number;
   /** Seconds to wait for dockerd to come back before rolling back. */
   waitSeconds: number;
+  /** Seconds a restarted dockerd must then stay up, the same process, before the restart counts (config.ts). */
+  settleSeconds: number;
+  /** `ADDRESS:PORT` where the TLS port answers on the host itself (127.0.0.1 for a daemon bound to all addresses). */
+  tlsConnect: string;
+  /** The installed server certificate: what the TLS port must serve after a restart. */
+  serverCert: string;
   /**
    * The state folder, STATE_DIR unless set. Its parent is the folder made 0700 root (/etc/docker
    * on hosts) so that the staged keys are private. Tests point both at a temporary folder here.
@@ -127,7 +133,10 @@ interface Prelude {
   TAKE_OVER: "yes" | "no";
   INIT?: InitKind;
   PORT?: number;
+  TLS_CONNECT?: string;
+  SERVER_CERT?: string;
   WAIT?: number;
+  SETTLE?: number;
   RESTART_COMMAND?: string;
 }
 
@@ -150,7 +159,16 @@ function hostVars(t: HostTarget): Prelude {
 
 /** Everything a step that restarts dockerd needs. RESTART_COMMAND is empty unless init is custom. */
 function targetVars(t: ScriptTarget): Prelude {
-  return { ...hostVars(t), INIT: t.init, PORT: t.port, WAIT: t.waitSeconds, RESTART_COMMAND: t.restartCommand ?? "" };
+  return {
+    ...hostVars(t),
+    INIT: t.init,
+    PORT: t.port,
+    TLS_CONNECT: t.tlsConnect,
+    SERVER_CERT: t.serverCert,
+    WAIT: t.waitSeconds,
+    SETTLE: t.settleSeconds,
+    RESTART_COMMAND: t.restartCommand ?? "",
+  };
 }
 
 const compose = (step: keyof typeof STEPS, vars: Prelude) => renderPrelude(vars) + LIBRARY + STEPS[step];

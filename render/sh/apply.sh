@@ -63,8 +63,8 @@ while read -r sum mode path; do
 done < "$manifest"
 say "changed:${changed:- nothing (dockerd was down, or a restart was pending)}; restarting dockerd"
 # A failed restart (systemctl reports it at once) needs no waiting; the sysv script may not report.
-if restart_daemon && wait_daemon tls; then
-  done_ok "dockerd restarted; listening with TLS on port $PORT"
+if restart_daemon && wait_daemon tls && stays_up; then
+  done_ok "dockerd restarted; serving its certificate with TLS on port $PORT"
 fi
 
 log=$(daemon_log)

@@ -10,6 +10,8 @@
 # and for the steps that know the target (probe: INIT only; apply and restore: all):
 #   INIT             systemd, sysv or custom
 #   PORT             the TLS port that must answer after a restart
+#   TLS_CONNECT      ADDRESS:PORT on the host itself where that port answers (127.0.0.1:2376)
+#   SERVER_CERT      the installed server certificate, which that port must serve
 #   WAIT             seconds to wait for dockerd before rolling back
 #   RESTART_COMMAND  with init custom: the user's command that restarts dockerd
 # POSIX sh (Debian's dash) and coreutils only. This text is part of a command line, so it holds
@@ -72,12 +74,37 @@ listening() {
   # shellcheck disable=SC2002 # cat skips a missing tcp6 (IPv6 off) and goes on; awk would stop there.
   cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p="$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }'
 }
-# Waits, bounded, until dockerd runs and (when $1 is "tls") listens on the TLS port.
+# The TLS port serves the installed certificate: a TLS handshake on the host itself (openssl
+# s_client, without a client certificate: the server's certificate comes before it is asked for
+# one), compared by SHA-256 with SERVER_CERT. Something else on the port, or dockerd still on an
+# old certificate, is not "listening with TLS". A host without openssl gets the listener check
+# alone, and the audit's TLS probe from the Pulumi machine still compares the fingerprint.
+serves_our_cert() {
+  command -v openssl >/dev/null 2>&1 || return 0
+  want=$(openssl x509 -in "$SERVER_CERT" -noout -fingerprint -sha256 2>/dev/null) || return 1
+  got=$(openssl s_client -connect "$TLS_CONNECT" </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 2>/dev/null) || return 1
+  [ -n "$want" ] && [ "$want" = "$got" ]
+}
+# dockerd's process id, as its init system knows it.
+daemon_pid() {
+  case "$INIT" in
+    systemd) systemctl show -p MainPID --value docker.service 2>/dev/null || true ;;
+    *) pid=$(cat /var/run/docker.pid 2>/dev/null || pidof dockerd 2>/dev/null || true); echo "${pid%% *}" ;;
+  esac
+}
+# A dockerd that answers and then crashes (and is restarted by systemd, again and again) is not up:
+# the same process must still run, and serve, SETTLE seconds later.
+stays_up() {
+  first=$(daemon_pid)
+  sleep "$SETTLE"
+  daemon_alive && [ "$(daemon_pid)" = "$first" ] && listening && serves_our_cert
+}
+# Waits, bounded, until dockerd runs and (when $1 is "tls") serves our certificate on the TLS port.
 wait_daemon() {
   i=0
   while [ "$i" -lt $((WAIT * 4)) ]; do
     if daemon_alive; then
-      if [ "$1" != tls ] || listening; then return 0; fi
+      if [ "$1" != tls ] || { listening && serves_our_cert; }; then return 0; fi
     elif [ "$i" -ge 8 ]; then
       return 1
     fi

@@ -4,11 +4,16 @@
 import type { HostConfig } from "../../config";
 import { AuditFile, AuditState } from "../../components/audit/compare";
 import { auditFiles, plannedState } from "../../components/hostAudit";
-import { RESTART_WAIT_SECONDS } from "../../config";
+import { RESTART_SETTLE_SECONDS, RESTART_WAIT_SECONDS } from "../../config";
 import { FileDigest, OWNER, PlanContext, planHost, plannedFiles } from "../../host/plan";
 
 /** Where the unit tests plan hosts: project docker-tls, stack unit. */
-export const PLAN_CONTEXT: PlanContext = { project: "docker-tls", stack: "unit", waitSeconds: RESTART_WAIT_SECONDS };
+export const PLAN_CONTEXT: PlanContext = {
+  project: "docker-tls",
+  stack: "unit",
+  waitSeconds: RESTART_WAIT_SECONDS,
+  settleSeconds: RESTART_SETTLE_SECONDS,
+};
 
 /** The entries of a DockerHost manifest (`sha256 mode path` lines), read back: for tests that build a manifest. */
 export function manifestDigests(manifest: string): FileDigest[] {

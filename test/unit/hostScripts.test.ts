@@ -1,6 +1,6 @@
 // The host scripts as rendered from render/sh/: snapshots, so that a review shows the shell that
 // changed, and runs of the library and the steps against fake init tools and a temporary state dir.
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -28,6 +28,9 @@ const target = (init: InitKind, over: Partial<ScriptTarget> = {}): ScriptTarget 
   restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
   port: 2376,
   waitSeconds: 30,
+  settleSeconds: 1,
+  tlsConnect: "127.0.0.1:2376",
+  serverCert: "/etc/docker/server-cert.pem",
   ...over,
 });
 
@@ -139,6 +142,93 @@ describe("the library per init kind", () => {
     });
     // A failing command is a failed restart (apply then rolls back).
     expect(run(target("custom", { restartCommand: "exit 3" }), "restart_daemon").status).toBe(3);
+  });
+
+  test("custom: a journal with no entries for docker (no such unit) gives the log file", () => {
+    const t = target("custom");
+    expect(run(t, "daemon_log", { ...tools, journalctl: 'echo "-- No entries --"' }).stdout).toBe("log file\n");
+  });
+
+  describe("after a restart: the TLS port serves the installed certificate, and dockerd stays up", () => {
+    const dir = tmpDir();
+    const make = (name: string) => {
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-subj",
+          `/CN=${name}`,
+          "-days",
+          "1",
+          "-keyout",
+          `${name}-key.pem`,
+          "-out",
+          `${name}.pem`,
+        ],
+        { cwd: dir, stdio: "pipe" },
+      );
+      return path.join(dir, `${name}.pem`);
+    };
+    const ours = make("ours");
+    const other = make("other");
+    let server: ReturnType<typeof spawn> | undefined;
+    let port = 0;
+    beforeAll(async () => {
+      port = await new Promise<number>((resolve) => {
+        const s = net.createServer().listen(0, "127.0.0.1", () => {
+          const p = (s.address() as net.AddressInfo).port;
+          s.close(() => resolve(p));
+        });
+      });
+      // Like dockerd with tlsverify: it demands a client certificate.
+      server = spawn(
+        "openssl",
+        [
+          "s_server",
+          "-accept",
+          `127.0.0.1:${port}`,
+          "-cert",
+          ours,
+          "-key",
+          ours.replace(/\.pem$/, "-key.pem"),
+          "-Verify",
+          "1",
+          "-CAfile",
+          ours,
+          "-quiet",
+        ],
+        { stdio: "ignore" },
+      );
+      // Until it accepts connections.
+      const accepts = () =>
+        new Promise<boolean>((resolve) => {
+          const c = net.connect(port, "127.0.0.1", () => c.end(() => resolve(true)));
+          c.on("error", () => resolve(false));
+        });
+      for (let i = 0; i < 100 && !(await accepts()); i++) await new Promise((r) => setTimeout(r, 100));
+    }, 20_000);
+    afterAll(() => server?.kill());
+
+    test("serves_our_cert: a handshake, the certificate compared with SERVER_CERT", () => {
+      const t = (cert: string, p = port) => target("sysv", { port: p, tlsConnect: `127.0.0.1:${p}`, serverCert: cert });
+      expect(run(t(ours), "serves_our_cert").status).toBe(0);
+      expect(run(t(other), "serves_our_cert").status).toBe(1);
+      expect(run(t(ours, 1), "serves_our_cert").status).toBe(1);
+    });
+
+    test("stays_up: the same dockerd still serving SETTLE seconds later; a new pid (systemd restarted it) is a crash", () => {
+      const t = target("systemd", { port, tlsConnect: `127.0.0.1:${port}`, serverCert: ours, settleSeconds: 1 });
+      const systemctl = (pids: string) => `n=$(cat "$FAKE_LOG.n" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_LOG.n"
+case "$3" in ActiveState) echo active ;; SubState) echo running ;; MainPID) set -- ${pids}; shift "$n"; echo "$1" ;; esac`;
+      expect(run(t, "stays_up", { systemctl: systemctl("41 41 41 41 41") }).status).toBe(0);
+      expect(run(t, "stays_up", { systemctl: systemctl("41 57 57 57 57") }).status).toBe(1);
+    });
   });
 
   test("systemd: activating/auto-restart is down; active or activating otherwise is up", () => {

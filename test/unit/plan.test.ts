@@ -1,6 +1,6 @@
 /** A host's plan (host/plan.ts): what the program decides about a host from its config alone, and the audit's view of it. */
 import { RESTART_WAIT_SECONDS, parseConfig } from "../../config";
-import { fileDigests, planHost, renderHostFiles } from "../../host/plan";
+import { fileDigests, localTlsAddress, planHost, renderHostFiles } from "../../host/plan";
 import { plannedState } from "../../components/hostAudit";
 import { PLAN_CONTEXT, expectedFiles, managedPaths } from "./auditFixtures";
 import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
@@ -18,6 +18,13 @@ const INPUTS = {
 };
 
 describe("planHost", () => {
+  test("the TLS port as the host itself reaches it: loopback for a wildcard bind address, IPv6 in brackets", () => {
+    expect(localTlsAddress("0.0.0.0", 2376)).toBe("127.0.0.1:2376");
+    expect(localTlsAddress("::", 2376)).toBe("[::1]:2376");
+    expect(localTlsAddress("10.0.0.5", 2377)).toBe("10.0.0.5:2377");
+    expect(localTlsAddress("2001:db8::5", 2376)).toBe("[2001:db8::5]:2376");
+  });
+
   test.each([
     ["systemd", "/etc/systemd/system/docker.service.d/docker-tls.conf"],
     ["sysv", "/etc/default/docker"],
@@ -43,6 +50,9 @@ describe("planHost", () => {
       restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
       port: 2376,
       waitSeconds: 30,
+      settleSeconds: PLAN_CONTEXT.settleSeconds,
+      tlsConnect: "127.0.0.1:2376",
+      serverCert: "/etc/docker/server-cert.pem",
     });
     expect(plan.tlsPaths).toEqual({
       clientCaBundle: "/etc/docker/ca.pem",

@@ -169,6 +169,9 @@ describe("remote scripts", () => {
       restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
       port: 2376,
       waitSeconds: 30,
+      settleSeconds: 3,
+      tlsConnect: "127.0.0.1:2376",
+      serverCert: "/etc/docker/server-cert.pem",
     };
     return [
       [`probe/${init}`, renderProbeScript(t)],
