@@ -6,7 +6,8 @@
  * Stack `own-a` manages both hosts. In order: a second stack aimed at sbx1 is refused, naming the
  * owner, and sbx1 is untouched; renaming the entry sbx2 (same address) keeps the host secured and
  * its original files; the state folder deleted by hand on sbx1 is seen as drift and healed by
- * `up --refresh`; with a third, unreachable host, `up --continue-on-error` converges the other two
+ * `up --refresh`; an SSH connection cut during an apply leaves the host secured and a rerun
+ * converges; with a third, unreachable host, `up --continue-on-error` converges the other two
  * and names the third; destroy puts sbx2 back as it was before the first run.
  */
 import * as fs from "fs";
@@ -140,7 +141,54 @@ test("4. the state folder deleted by hand: seen as drift, healed by up --refresh
   expect((await withBundle(a, hosts[0])).status).toBe(200);
 });
 
-test("5. three hosts, one unreachable: with --continue-on-error the other two converge and the error names the third", async () => {
+test("5. the SSH connection cut during an apply: the host finishes it with TLS; a rerun converges", async () => {
+  // A change that restarts dockerd on sbx1 only.
+  await setHosts(a, [{ ...sbx1(), daemon: { logLevel: "warn" } }, sbx2("sbx2b")]);
+  // On sbx1: wait for the apply step's script to be installing (the restart marked pending), then
+  // kill the sshd session that runs it (not ours:
+  // this script's own session runs `sh -s`), so the connection drops in the middle of the apply.
+  const cut = onHost(
+    hosts[0],
+    `i=0; pid=""
+while [ $i -lt 1200 ] && [ -z "$pid" ]; do
+  [ -e /etc/docker/docker-tls/restart-pending ] && pid=$(pgrep -f "# Step apply: installs" | head -n 1)
+  sleep 0.05; i=$((i + 1))
+done
+[ -n "$pid" ] || { echo "no apply seen"; exit 0; }
+p=$pid
+while [ "$p" -gt 1 ]; do
+  case "$(cat /proc/$p/cmdline | tr '\\0' ' ')" in *@notty*) kill -9 "$p"; echo "cut $p"; exit 0 ;; esac
+  p=$(awk '{ print $4 }' /proc/$p/stat)
+done
+echo "no session found"`,
+  );
+  const error = await a.up({ color: "never" }).then(
+    () => "",
+    (e: Error) => e.message,
+  );
+  expect(await cut).toMatch(/^cut \d+/);
+  expect(error).toMatch(/host-sbx1-apply/);
+  // The script went on without its connection: the new configuration is in place, dockerd serves TLS.
+  let finished = "";
+  for (let i = 0; i < 60 && finished !== "done"; i++) {
+    finished = (
+      await onHost(
+        hosts[0],
+        "[ -e /etc/docker/docker-tls/restart-pending ] || [ -d /etc/docker/docker-tls/prev ] && echo busy || echo done",
+      )
+    ).trim();
+    if (finished !== "done") await new Promise((r) => setTimeout(r, 1000));
+  }
+  expect(finished).toBe("done");
+  expect(await onHost(hosts[0], 'grep -c \'"log-level": "warn"\' /etc/docker/daemon.json')).toBe("1\n");
+  expect((await withBundle(a, hosts[0])).status).toBe(200);
+  // The rerun finds the host done: it converges without another restart, and the stack is clean.
+  expect((await a.up({ color: "never" })).summary.result).toBe("succeeded");
+  expect(await changesSeen(a)).toBeUndefined();
+  expect((await withBundle(a, hosts[0])).status).toBe(200);
+});
+
+test("6. three hosts, one unreachable: with --continue-on-error the other two converge and the error names the third", async () => {
   // Pinned like the others: sbx1's key will do, nothing answers at that sandbox address.
   const line = fs
     .readFileSync(sandbox.KNOWN_HOSTS, "utf8")
@@ -168,7 +216,7 @@ test("5. three hosts, one unreachable: with --continue-on-error the other two co
   expect(await changesSeen(a)).toBeUndefined();
 });
 
-test("6. destroy: the renamed host is back to its original files; the one whose state was lost keeps its TLS files", async () => {
+test("7. destroy: the renamed host is back to its original files; the one whose state was lost keeps its TLS files", async () => {
   const r = await a.destroy({ color: "never" });
   expect(r.summary.result).toBe("succeeded");
   expect(await onHost(hosts[1], ORIGINAL_STATE)).toBe(originals.get("sbx2"));
