@@ -72,11 +72,15 @@ export class DockerHost extends pulumi.ComponentResource {
     const target = plan.target;
     const run = (script: string) => scripts.remoteCommand(script, plan.connection.sudo);
 
-    const probe = new command.remote.Command(
-      `${name}-probe`,
-      { connection, create: run(scripts.renderProbeScript(target)), logging: "stderr", addPreviousOutputInEnv: false },
-      { parent: this },
-    );
+    /** A remote step of this host: its connection, no previous output in its environment, a child of this. */
+    const step = (
+      suffix: string,
+      args: Omit<command.remote.CommandArgs, "connection" | "addPreviousOutputInEnv">,
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
+      new command.remote.Command(`${name}-${suffix}`, { ...args, connection, addPreviousOutputInEnv: false }, { parent: this, dependsOn });
+
+    const probe = step("probe", { create: run(scripts.renderProbeScript(target)), logging: "stderr" });
 
     const files: pulumi.Output<scripts.HostFile[]> = pulumi
       .all([probe.stdout, args.serverCertPem, args.serverKeyPem, args.clientCaBundle])
@@ -87,36 +91,23 @@ export class DockerHost extends pulumi.ComponentResource {
     this.uploadPayload = pulumi.secret(files.apply(scripts.renderUploadPayload));
     this.uploadCommand = run(scripts.renderUploadScript(target));
     this.applyCommand = run(scripts.renderApplyScript(target));
-    const upload = new command.remote.Command(
-      `${name}-upload`,
-      {
-        connection,
-        create: this.uploadCommand,
-        delete: run(scripts.renderUnstageScript(target)),
-        // The key is in here: keep it a secret in state and never log the command's output.
-        stdin: this.uploadPayload,
-        logging: "none",
-        addPreviousOutputInEnv: false,
-        // A successful apply leaves no staged file behind: whenever the apply step runs again (its
-        // command changed, e.g. with this program), stage the files again first.
-        triggers: [this.applyCommand],
-      },
-      { parent: this },
-    );
+    const upload = step("upload", {
+      create: this.uploadCommand,
+      delete: run(scripts.renderUnstageScript(target)),
+      // The key is in here: keep it a secret in state and never log the command's output.
+      stdin: this.uploadPayload,
+      logging: "none",
+      // A successful apply leaves no staged file behind: whenever the apply step runs again (its
+      // command changed, e.g. with this program), stage the files again first.
+      triggers: [this.applyCommand],
+    });
 
     this.manifest = pulumi.unsecret(files.apply(scripts.renderManifest));
     this.files = pulumi.unsecret(files.apply((rendered) => fileDigests(plan.files, rendered)));
-    this.applied = new command.remote.Command(
-      `${name}-apply`,
-      {
-        connection,
-        create: this.applyCommand,
-        delete: run(scripts.renderRestoreScript(target)),
-        stdin: this.manifest,
-        logging: "stdoutAndStderr",
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, dependsOn: [upload] },
+    this.applied = step(
+      "apply",
+      { create: this.applyCommand, delete: run(scripts.renderRestoreScript(target)), stdin: this.manifest, logging: "stdoutAndStderr" },
+      [upload],
     );
 
     this.dockerHost = plan.dockerHost;

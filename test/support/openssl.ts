@@ -7,9 +7,13 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
 const openssl = (dir: string, args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
 const read = (dir: string, f: string) => fs.readFileSync(path.join(dir, f), "utf8");
 
-/** A self-signed EC P-256 certificate valid for a day, written as `${name}.pem` and `${name}-key.pem` in `dir`. */
-export function selfSigned(dir: string, name: string, cn: string): { cert: string; key: string } {
-  openssl(dir, ["req", "-x509", ...EC, "-subj", `/CN=${cn}`, "-days", "1", "-keyout", `${name}-key.pem`, "-out", `${name}.pem`]);
+/**
+ * A self-signed EC P-256 certificate valid for a day, written as `${name}.pem` and `${name}-key.pem`
+ * in `dir`; `san` adds a subjectAltName (`IP:127.0.0.1`).
+ */
+export function selfSigned(dir: string, name: string, cn: string, san?: string): { cert: string; key: string } {
+  const ext = san ? ["-addext", `subjectAltName=${san}`] : [];
+  openssl(dir, ["req", "-x509", ...EC, "-subj", `/CN=${cn}`, ...ext, "-days", "1", "-keyout", `${name}-key.pem`, "-out", `${name}.pem`]);
   return { cert: read(dir, `${name}.pem`), key: read(dir, `${name}-key.pem`) };
 }
 

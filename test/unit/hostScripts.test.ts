@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { INIT_KINDS, InitKind } from "../../config";
+import { INIT_KINDS } from "../../config";
 import {
   parseProbe,
   renderApplyScript,
@@ -19,20 +19,10 @@ import {
   ScriptTarget,
   sha256,
 } from "../../render/scripts";
+import { scriptTarget } from "../support/targets";
+import { selfSigned } from "../support/openssl";
 
-const target = (init: InitKind, over: Partial<ScriptTarget> = {}): ScriptTarget => ({
-  host: "web1",
-  owner: "docker-tls/unit/web1",
-  takeOver: false,
-  init,
-  restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
-  port: 2376,
-  waitSeconds: 30,
-  settleSeconds: 1,
-  tlsConnect: "127.0.0.1:2376",
-  serverCert: "/etc/docker/server-cert.pem",
-  ...over,
-});
+const target = scriptTarget;
 
 const render = {
   probe: renderProbeScript,
@@ -152,27 +142,7 @@ describe("the library per init kind", () => {
   describe("after a restart: the TLS port serves the installed certificate, and dockerd stays up", () => {
     const dir = tmpDir();
     const make = (name: string) => {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:P-256",
-          "-nodes",
-          "-subj",
-          `/CN=${name}`,
-          "-days",
-          "1",
-          "-keyout",
-          `${name}-key.pem`,
-          "-out",
-          `${name}.pem`,
-        ],
-        { cwd: dir, stdio: "pipe" },
-      );
+      selfSigned(dir, name, name);
       return path.join(dir, `${name}.pem`);
     };
     const ours = make("ours");

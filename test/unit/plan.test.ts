@@ -4,6 +4,7 @@ import { fileDigests, localTlsAddress, planHost, renderHostFiles } from "../../h
 import { plannedState } from "../../components/hostAudit";
 import { PLAN_CONTEXT, expectedFiles, managedPaths } from "./auditFixtures";
 import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
+import { scriptTarget } from "../support/targets";
 
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ5dHN0dWZmZm9ydGVzdGluZ29ubHkxMjM0NTY3";
@@ -42,18 +43,7 @@ describe("planHost", () => {
       ...(extra ? [{ path: extra, mode: "0644", owner: "root:root", source: init === "systemd" ? "systemdDropIn" : "defaultDocker" }] : []),
     ]);
     expect(managedPaths(init)).toEqual(plan.files.map((f) => f.path).sort());
-    expect(plan.target).toEqual({
-      host: "web1",
-      owner: "docker-tls/unit/web1",
-      takeOver: false,
-      init,
-      restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
-      port: 2376,
-      waitSeconds: 30,
-      settleSeconds: PLAN_CONTEXT.settleSeconds,
-      tlsConnect: "127.0.0.1:2376",
-      serverCert: "/etc/docker/server-cert.pem",
-    });
+    expect(plan.target).toEqual(scriptTarget(init, { settleSeconds: PLAN_CONTEXT.settleSeconds }));
     expect(plan.tlsPaths).toEqual({
       clientCaBundle: "/etc/docker/ca.pem",
       serverCert: "/etc/docker/server-cert.pem",

@@ -15,6 +15,7 @@ import {
   sha256,
   shellQuote,
 } from "../../render/scripts";
+import { scriptTarget } from "../support/targets";
 
 const d = (over: Partial<DaemonSettings> = {}): DaemonSettings => ({ ...DAEMON_DEFAULTS, ...over });
 
@@ -161,18 +162,7 @@ describe("payload and manifest", () => {
 
 describe("remote scripts", () => {
   const scripts = INIT_KINDS.flatMap((init) => {
-    const t = {
-      host: "web1",
-      owner: "docker-tls/unit/web1",
-      takeOver: false,
-      init,
-      restartCommand: init === "custom" ? "rc-service docker restart" : undefined,
-      port: 2376,
-      waitSeconds: 30,
-      settleSeconds: 3,
-      tlsConnect: "127.0.0.1:2376",
-      serverCert: "/etc/docker/server-cert.pem",
-    };
+    const t = scriptTarget(init);
     return [
       [`probe/${init}`, renderProbeScript(t)],
       [`apply/${init}`, renderApplyScript(t)],

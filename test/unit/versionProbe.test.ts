@@ -3,46 +3,20 @@
  * (`node -e TEXT`, the credentials on stdin) against a local HTTPS server that demands a client
  * certificate, as dockerd with tlsverify does.
  */
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { foreignClient } from "../support/openssl";
+import { foreignClient, selfSigned } from "../support/openssl";
 
 const PROBE = fs.readFileSync(path.join(__dirname, "../../render/node/version-probe.js"), "utf8");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-version-probe-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // The daemon's certificate, self-signed, for 127.0.0.1 (an IP SAN: what the probe must check).
-execFileSync(
-  "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-subj",
-    "/CN=daemon",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-    "-days",
-    "1",
-    "-keyout",
-    "daemon-key.pem",
-    "-out",
-    "daemon.pem",
-  ],
-  { cwd: tmp, stdio: "pipe" },
-);
-const daemon = {
-  cert: fs.readFileSync(path.join(tmp, "daemon.pem"), "utf8"),
-  key: fs.readFileSync(path.join(tmp, "daemon-key.pem"), "utf8"),
-};
+const daemon = selfSigned(tmp, "daemon", "daemon", "IP:127.0.0.1");
 const client = foreignClient(fs.mkdtempSync(path.join(tmp, "client-")));
 const stranger = foreignClient(fs.mkdtempSync(path.join(tmp, "stranger-")));
 
