@@ -1,6 +1,6 @@
 import { createHmac } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CHECK_CLIENT, ConfigError, findHostKey, parseConfig } from "../../config";
+import { CHECK_CLIENT, ConfigError, DAEMON_DEFAULTS, PKI_DEFAULTS, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -35,25 +35,12 @@ describe("parseConfig", () => {
     const c = parseConfig(base(), readFile);
     expect(c.hosts[0]).toMatchObject({ user: "root", port: 22, sudo: false, init: "systemd" });
     expect(c.hosts[1]).toMatchObject({ user: "deploy", sudo: true, init: "sysv" });
-    expect(c.hosts[0].daemon).toEqual({
-      bindAddress: "0.0.0.0",
-      port: 2376,
-      keepUnixSocket: true,
-      logLevel: "info",
-      debug: false,
-      dns: [],
-      registryMirrors: [],
-      insecureRegistries: [],
-      liveRestore: true,
-      extra: {},
-    });
-    expect(c.pki).toEqual({
-      algorithm: "ECDSA-P256",
-      caValidityHours: 87600,
-      leafValidityHours: 8760,
-      renewBeforeHours: 720,
-      organization: "docker-tls",
-    });
+    // config.ts states the defaults once (defaults.test.ts holds the docs to them); here: they are
+    // what an unset daemon or pki gets, and a few of them are the values users rely on.
+    expect(c.hosts[0].daemon).toEqual(DAEMON_DEFAULTS);
+    expect(c.pki).toEqual(PKI_DEFAULTS);
+    const { bindAddress, port, keepUnixSocket, extra } = c.hosts[0].daemon;
+    expect([bindAddress, port, keepUnixSocket, extra, c.pki.algorithm]).toEqual(["0.0.0.0", 2376, true, {}, "ECDSA-P256"]);
     expect(c.sshKey).toEqual({ fromSecret: false, content: KEY });
   });
 
