@@ -362,6 +362,38 @@ function describePath(issuePath: PropertyKey[], raw: unknown): string {
   return out || "(config)";
 }
 
+/**
+ * The message of a zod `invalid_type` issue. zod 4 keeps no `input` on its issues (unless asked to
+ * report every input, secrets included), so the value is looked up in the raw config: a key that
+ * is not there at all is "required", any other value is named with its type (`"22" is a string,
+ * not a number`: config set without --path or YAML quotes give strings).
+ */
+function wrongType(issuePath: PropertyKey[], expected: string, raw: unknown): string {
+  let node: unknown = raw;
+  for (const key of issuePath) {
+    if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, key)) return "is required";
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  if (node === undefined) return "is required";
+  const want = EXPECTED_TYPES[expected] ?? `a ${expected}`;
+  if (node === null) return `is null, not ${want}`;
+  // A list or an object is named by its type only: its JSON could be a screenful.
+  if (Array.isArray(node)) return `is a list, not ${want}`;
+  if (typeof node === "object") return `is an object, not ${want}`;
+  return `${quoted(node)} is a ${typeof node}, not ${want}`;
+}
+
+// zod's names of the expected types, in the words of YAML and `pulumi config`.
+const EXPECTED_TYPES: Record<string, string> = {
+  array: "a list",
+  object: "an object",
+  record: "an object",
+  boolean: "a boolean (true or false)",
+  number: "a number",
+  int: "a whole number",
+  string: "a string",
+};
+
 // Quoted only when needed, so that the usual paths read as typed.
 const shellWord = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
@@ -378,7 +410,7 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
     const problems = result.error.issues.map((issue) => {
       let message = issue.message;
       if (issue.code === "unrecognized_keys") message = `unknown key(s) ${issue.keys.map(quoted).join(", ")}`;
-      else if (issue.code === "invalid_type" && issue.input === undefined) message = "is required";
+      else if (issue.code === "invalid_type") message = wrongType(issue.path, issue.expected, raw);
       return `${describePath(issue.path, raw)}: ${message}`;
     });
     throw new ConfigError(problems);

@@ -167,6 +167,30 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("a value of the wrong type is named with its type, a missing key is required", () => {
+    const raw: Raw = {
+      ...base(),
+      pki: { caValidityHours: "87600" },
+      daemon: { extra: ["debug"], dns: null },
+      hosts: [
+        { name: "web1", address: "10.0.0.1", port: "22", sudo: "yes", dnsNames: "a.example", daemon: "debug" },
+        { address: "10.0.0.2" },
+        "web3" as unknown as Record<string, unknown>,
+      ],
+    };
+    expect(problems(raw)).toEqual([
+      'hosts[0] (web1).dnsNames: "a.example" is a string, not a list',
+      'hosts[0] (web1).port: "22" is a string, not a number',
+      'hosts[0] (web1).sudo: "yes" is a string, not a boolean (true or false)',
+      'hosts[0] (web1).daemon: "debug" is a string, not an object',
+      "hosts[1].name: is required",
+      'hosts[2]: "web3" is a string, not an object',
+      'pki.caValidityHours: "87600" is a string, not a number',
+      "daemon.dns: is null, not a list",
+      "daemon.extra: is a list, not an object",
+    ]);
+  });
+
   test("no hosts at all", () => {
     expect(problems({ ...base(), hosts: [] })).toEqual(["hosts: at least one host is needed"]);
   });
