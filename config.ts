@@ -168,7 +168,7 @@ const hostSchema = z
     sudo: z.boolean().optional(),
     /**
      * Pinned SSH host key, as in known_hosts (`ssh-ed25519 AAAA…`); ed25519 or ECDSA (see HOST_KEY_TYPES).
-     * Default: from sshKnownHostsPath, else not checked.
+     * Default: from sshKnownHostsPath; a host with neither is an error unless insecureSkipHostKeyCheck.
      */
     hostKey: z
       .string()
@@ -178,6 +178,11 @@ const hostSchema = z
       .optional(),
     /** How dockerd is started: `systemd`, `sysv` (/etc/default/docker DOCKER_OPTS) or `custom`. */
     init: z.enum(INIT_KINDS, { error: (i) => `${quoted(i.input)} is not an init kind (${INIT_KINDS.join(", ")})` }).default("systemd"),
+    /**
+     * Connect to this host without checking its SSH key. Default: the stack's
+     * insecureSkipHostKeyCheck; `false` here insists on a pin even when the stack opts out.
+     */
+    insecureSkipHostKeyCheck: z.boolean().optional(),
     /** With `init: custom`, the command that restarts dockerd. */
     restartCommand: z.string().min(1).optional(),
     /** Per-host overrides of `daemon`. */
@@ -186,6 +191,13 @@ const hostSchema = z
   .strict()
   .superRefine((h, ctx) => {
     // Here rather than in parseConfig, so that it is reported with the other hosts' problems.
+    if (h.hostKey !== undefined && h.insecureSkipHostKeyCheck === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipHostKeyCheck"],
+        message: "is true, but the host has a pinned hostKey; remove one of them",
+      });
+    }
     const type = h.hostKey === undefined ? undefined : keyType(h.hostKey);
     if (type !== undefined && !isPinnable(type)) {
       ctx.addIssue({
@@ -223,6 +235,12 @@ const pkiSchema = z
   })
   .strict();
 
+/** Defaults of the top-level keys that are neither objects nor lists (Pulumi.yaml and the README state them too). */
+export const STACK_DEFAULTS = {
+  /** A host without a pinned SSH key is a config error, not a host whose key is never checked. */
+  insecureSkipHostKeyCheck: false,
+} as const;
+
 /** The PKI settings of a stack that sets no `pki` key. */
 export const PKI_DEFAULTS: PkiConfig = pkiSchema.parse({});
 
@@ -235,6 +253,8 @@ const rawSchema = z
     sshPrivateKey: z.string().optional(),
     sshPrivateKeyPath: z.string().optional(),
     sshKnownHostsPath: z.string().optional(),
+    /** Connect to hosts without a pinned SSH key (hostKey or sshKnownHostsPath) unchecked, with a warning each. */
+    insecureSkipHostKeyCheck: z.boolean().default(STACK_DEFAULTS.insecureSkipHostKeyCheck),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -265,6 +285,19 @@ const rawSchema = z
       });
     }
     c.hosts.forEach((h, i) => {
+      // Without a key to check, whoever answers at the address gets the session: the server key
+      // sent on stdin, and root. With sshKnownHostsPath the pin is looked up (and a miss reported)
+      // by parseConfig, which reads the file.
+      const unpinned = h.hostKey === undefined && (c.sshKnownHostsPath === undefined || h.insecureSkipHostKeyCheck === true);
+      if (unpinned && !(h.insecureSkipHostKeyCheck ?? c.insecureSkipHostKeyCheck)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["hosts", i, "hostKey"],
+          message:
+            `no pinned SSH host key; pin it as hostKey: ${keyscanHint(h.address, h.port)} ` +
+            `(or list the host in the file named by sshKnownHostsPath; to connect without checking, set insecureSkipHostKeyCheck: true)`,
+        });
+      }
       if (h.init === "custom" && !h.restartCommand) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: "is required with init: custom" });
       }
@@ -300,6 +333,7 @@ export interface HostConfig {
   user: string;
   port: number;
   sudo: boolean;
+  /** The pinned SSH host key; absent only for a host that insecureSkipHostKeyCheck lets through. */
   hostKey?: string;
   init: InitKind;
   restartCommand?: string;
@@ -325,7 +359,7 @@ export interface Config {
    * pulumi.secret).
    */
   sshKey: { fromSecret: true } | { fromSecret: false; content: string };
-  /** Warnings that do not stop the run (insecure registries…). */
+  /** Warnings that do not stop the run (unpinned hosts, insecure registries…). */
   warnings: string[];
 }
 
@@ -444,7 +478,8 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
 
   const hosts: HostConfig[] = c.hosts.map((h, i) => {
     let hostKey = h.hostKey;
-    if (hostKey === undefined && knownHosts !== undefined) {
+    // A host that opts out itself is not looked up: the file may well not have it.
+    if (hostKey === undefined && knownHosts !== undefined && h.insecureSkipHostKeyCheck !== true) {
       hostKey = findHostKey(knownHosts.text, h.address, h.port);
       const at = `hosts[${i}] (${h.name}).hostKey`;
       const file = `sshKnownHostsPath ${quoted(c.sshKnownHostsPath)}`;
@@ -476,9 +511,18 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
   });
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const warnings = hosts
-    .filter((h) => h.daemon.insecureRegistries.length > 0)
-    .map((h) => `host ${h.name}: insecure-registries ${h.daemon.insecureRegistries.join(", ")} are reached without TLS`);
+  const warnings = [
+    ...hosts
+      .filter((h) => h.hostKey === undefined)
+      .map(
+        (h) =>
+          `host ${h.name}: its SSH host key is not checked (insecureSkipHostKeyCheck), so whoever answers at ${h.address} gets the session; ` +
+          `pin it as hostKey: ${keyscanHint(h.address, h.port)}`,
+      ),
+    ...hosts
+      .filter((h) => h.daemon.insecureRegistries.length > 0)
+      .map((h) => `host ${h.name}: insecure-registries ${h.daemon.insecureRegistries.join(", ")} are reached without TLS`),
+  ];
 
   const sshKey: Config["sshKey"] =
     c.sshPrivateKey === SECRET_PRESENT ? { fromSecret: true } : { fromSecret: false, content: sshPrivateKey as string };
@@ -531,6 +575,10 @@ export function loadStackConfig(): Config {
     const v = cfg.get(key);
     if (v) raw[key] = v;
   }
+  // Booleans come as strings; anything but true/false is passed on as given, for the schema to
+  // name it (`"yes" is a string, not a boolean`), rather than getBoolean's error without the key's rules.
+  const skip = cfg.get("insecureSkipHostKeyCheck");
+  if (skip) raw.insecureSkipHostKeyCheck = skip === "true" ? true : skip === "false" ? false : skip;
   // Only the presence of the secret is checked here; index.ts reads it with requireSecret.
   if (cfg.get("sshPrivateKey")) raw.sshPrivateKey = SECRET_PRESENT;
   return parseConfig(raw);

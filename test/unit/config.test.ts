@@ -9,15 +9,24 @@ const readFile = (p: string) => {
   throw new Error("ENOENT: no such file");
 };
 
+// Shaped like a real line (the provider parses it; these tests only need the type and the shape).
+const PIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPin";
+
 type Raw = Record<string, unknown> & { hosts: Record<string, unknown>[] };
 const base = (): Raw => ({
   sshPrivateKeyPath: "/keys/id",
   hosts: [
-    { name: "web1", address: "10.0.0.1" },
-    { name: "web2", address: "web2.example.com", user: "deploy", init: "sysv" },
+    { name: "web1", address: "10.0.0.1", hostKey: PIN },
+    { name: "web2", address: "web2.example.com", user: "deploy", init: "sysv", hostKey: PIN },
   ],
   clients: [{ name: "ci" }],
 });
+/** base() without the hosts' pins: for known_hosts files, and the rules about unpinned hosts. */
+const unpinned = (): Raw => {
+  const raw = base();
+  for (const h of raw.hosts) delete h.hostKey;
+  return raw;
+};
 
 /** The problems parseConfig reports for `raw`. */
 function problems(raw: Record<string, unknown>): string[] {
@@ -55,7 +64,7 @@ describe("parseConfig", () => {
 
   test("an invalid address names the field and the host", () => {
     const raw = base();
-    raw.hosts.push({ name: "web3", address: "10.0.0.999" });
+    raw.hosts.push({ name: "web3", address: "10.0.0.999", hostKey: PIN });
     expect(problems(raw)).toEqual(['hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name']);
   });
 
@@ -209,7 +218,7 @@ describe("parseConfig", () => {
       // `ssh-keygen -H` form of web2.example.com with salt "salt-salt-salt-salt-"
       `|1|c2FsdC1zYWx0LXNhbHQtc2FsdC0=|${require("crypto").createHmac("sha1", "salt-salt-salt-salt-").update("web2.example.com").digest("base64")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed`,
     ].join("\n");
-    const c = parseConfig({ ...base(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
+    const c = parseConfig({ ...unpinned(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
     expect(c.hosts.map((h) => h.hostKey)).toEqual([
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain",
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed",
@@ -219,9 +228,63 @@ describe("parseConfig", () => {
 
   test("a host missing from the known_hosts file is an error, not an unpinned host", () => {
     files["/keys/kh2"] = "10.9.9.9 ssh-ed25519 AAAA\n";
-    expect(problems({ ...base(), sshKnownHostsPath: "/keys/kh2" })).toEqual([
+    expect(problems({ ...unpinned(), sshKnownHostsPath: "/keys/kh2" })).toEqual([
       'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh2"',
       'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh2"',
+    ]);
+  });
+});
+
+describe("pinned SSH host keys", () => {
+  const hint = (address: string) => `ssh-keyscan -t ed25519 -p 22 ${address} | cut -d' ' -f2-`;
+  const MISSING = (at: string, address: string) =>
+    `${at}.hostKey: no pinned SSH host key; pin it as hostKey: ${hint(address)} ` +
+    "(or list the host in the file named by sshKnownHostsPath; to connect without checking, set insecureSkipHostKeyCheck: true)";
+  const WARNING = (name: string, address: string) =>
+    `host ${name}: its SSH host key is not checked (insecureSkipHostKeyCheck), so whoever answers at ${address} gets the session; ` +
+    `pin it as hostKey: ${hint(address)}`;
+
+  test("a host with neither hostKey nor sshKnownHostsPath is an error, reported with the other problems", () => {
+    const raw = unpinned();
+    raw.hosts[0] = { ...raw.hosts[0], hostKey: PIN, port: 0 };
+    expect(problems(raw)).toEqual(["hosts[0] (web1).port: 0 is out of range (1-65535)", MISSING("hosts[1] (web2)", "web2.example.com")]);
+    expect(problems(unpinned())).toEqual([MISSING("hosts[0] (web1)", "10.0.0.1"), MISSING("hosts[1] (web2)", "web2.example.com")]);
+  });
+
+  test("the stack's insecureSkipHostKeyCheck lets unpinned hosts through, each with a warning", () => {
+    const raw = { ...unpinned(), insecureSkipHostKeyCheck: true };
+    raw.hosts[0].hostKey = PIN;
+    const c = parseConfig(raw, readFile);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([PIN, undefined]);
+    expect(c.warnings).toEqual([WARNING("web2", "web2.example.com")]);
+    expect(parseConfig(base(), readFile).warnings).toEqual([]);
+    expect(problems({ ...base(), insecureSkipHostKeyCheck: "yes" })).toEqual([
+      'insecureSkipHostKeyCheck: "yes" is a string, not a boolean (true or false)',
+    ]);
+  });
+
+  test("a host's own insecureSkipHostKeyCheck wins over the stack's, and is not looked up in known_hosts", () => {
+    const raw = unpinned();
+    raw.hosts[0].insecureSkipHostKeyCheck = true;
+    expect(problems(raw)).toEqual([MISSING("hosts[1] (web2)", "web2.example.com")]);
+    raw.hosts[1].insecureSkipHostKeyCheck = false;
+    expect(problems({ ...raw, insecureSkipHostKeyCheck: true })).toEqual([MISSING("hosts[1] (web2)", "web2.example.com")]);
+    files["/keys/kh-web2"] = `web2.example.com ${PIN}\n`;
+    const c = parseConfig({ ...raw, sshKnownHostsPath: "/keys/kh-web2" }, readFile);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([undefined, PIN]);
+    expect(c.warnings).toEqual([WARNING("web1", "10.0.0.1")]);
+  });
+
+  test("a host pinned and opted out at once is an error; a known_hosts file without the host stays one", () => {
+    const raw = base();
+    raw.hosts[1].insecureSkipHostKeyCheck = true;
+    expect(problems(raw)).toEqual([
+      "hosts[1] (web2).insecureSkipHostKeyCheck: is true, but the host has a pinned hostKey; remove one of them",
+    ]);
+    files["/keys/kh-empty"] = "";
+    expect(problems({ ...unpinned(), sshKnownHostsPath: "/keys/kh-empty", insecureSkipHostKeyCheck: true })).toEqual([
+      'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh-empty"',
+      'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh-empty"',
     ]);
   });
 });
@@ -243,7 +306,7 @@ describe("host key types", () => {
   };
   const withKnownHosts = (lines: string[]) => {
     files["/keys/kh-types"] = lines.join("\n") + "\n";
-    return { ...base(), sshKnownHostsPath: "/keys/kh-types" };
+    return { ...unpinned(), sshKnownHostsPath: "/keys/kh-types" };
   };
 
   test("known_hosts: ed25519 wins over an earlier RSA line and an ECDSA line", () => {
