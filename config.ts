@@ -66,6 +66,30 @@ const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
 
 const quoted = (v: unknown) => JSON.stringify(v);
 
+// net.isIP accepts an IPv6 zone id (`fe80::1%eth0`); a certificate's SANs, a tcp:// URL
+// (DOCKER_HOST, dockerd's hosts) and daemon.json's dns cannot carry one.
+const hasZoneId = (s: string) => net.isIPv6(s) && s.includes("%");
+const zoneIdProblem = (s: string) =>
+  `${quoted(s)} has an IPv6 zone id (${s.slice(s.indexOf("%"))}), which neither a certificate SAN nor a tcp:// URL ` +
+  `(DOCKER_HOST, dockerd's hosts) can carry; use a global or unique-local address, or a DNS name`;
+
+/**
+ * The form in which two spellings of one host's address are equal: a DNS name in lowercase
+ * without its trailing dot, an IPv6 address in its canonical text (RFC 5952, as WHATWG URLs write
+ * it), an IPv4-mapped one (`::ffff:10.0.0.1`) as the IPv4 address it reaches. net.isIPv4 takes
+ * only dotted decimals without leading zeros, so an IPv4 address is already in that form.
+ */
+export function addressKey(address: string): string {
+  if (net.isIPv6(address) && !hasZoneId(address)) {
+    const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+    if (!mapped) return canonical;
+    const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+  }
+  return address.toLowerCase().replace(/\.$/, "");
+}
+
 const keyType = (hostKey: string) => hostKey.trim().split(/\s+/)[0];
 const isPinnable = (type: string) => (HOST_KEY_TYPES as readonly string[]).includes(type);
 
@@ -87,10 +111,11 @@ const name = (what: string) =>
     error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)`,
   });
 
-const address = z.string().refine((s) => isIp(s) || isDnsName(s), {
+const noZoneId = z.string().refine((s) => !hasZoneId(s), { error: (i) => zoneIdProblem(i.input as string) });
+const address = noZoneId.refine((s) => isIp(s) || isDnsName(s), {
   error: (i) => `${quoted(i.input)} is not an IP address or DNS name`,
 });
-const ipAddress = z.string().refine(isIp, { error: (i) => `${quoted(i.input)} is not an IP address` });
+const ipAddress = noZoneId.refine(isIp, { error: (i) => `${quoted(i.input)} is not an IP address` });
 const dnsName = z.string().refine(isDnsName, { error: (i) => `${quoted(i.input)} is not a DNS name` });
 const port = z
   .number({ error: (i) => `${quoted(i.input)} is not a port number` })
@@ -270,6 +295,23 @@ const rawSchema = z
       c.clients.map((h) => h.name),
       "clients",
     );
+    // Two entries for one machine would each rewrite its /etc/docker and restart its dockerd.
+    const firstAt = new Map<string, number>();
+    c.hosts.forEach((h, i) => {
+      const key = addressKey(h.address);
+      const first = firstAt.get(key);
+      if (first === undefined) {
+        firstAt.set(key, i);
+        return;
+      }
+      const other = c.hosts[first];
+      const spelled = other.address === h.address ? "" : ` (as ${quoted(other.address)})`;
+      ctx.addIssue({
+        code: "custom",
+        path: ["hosts", i, "address"],
+        message: `${quoted(h.address)} is already the address of hosts[${first}] (${other.name})${spelled}: one machine cannot be two hosts`,
+      });
+    });
     if (c.pki.leafValidityHours <= c.pki.renewBeforeHours) {
       ctx.addIssue({
         code: "custom",

@@ -1,6 +1,6 @@
 import { createHmac } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CHECK_CLIENT, ConfigError, DAEMON_DEFAULTS, PKI_DEFAULTS, findHostKey, parseConfig } from "../../config";
+import { CHECK_CLIENT, ConfigError, DAEMON_DEFAULTS, PKI_DEFAULTS, addressKey, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -72,6 +72,52 @@ describe("parseConfig", () => {
     const raw = base();
     raw.hosts[1].name = "web1";
     expect(problems(raw)).toEqual(['hosts[1] (web1).name: "web1" is used twice']);
+  });
+
+  test("one address twice: an error on the second host, naming the first, however it is spelled", () => {
+    const twice = (first: string, second: string) => {
+      const raw = base();
+      raw.hosts[0].address = first;
+      raw.hosts[1].address = second;
+      return problems(raw);
+    };
+    expect(twice("10.0.0.1", "10.0.0.1")).toEqual([
+      'hosts[1] (web2).address: "10.0.0.1" is already the address of hosts[0] (web1): one machine cannot be two hosts',
+    ]);
+    expect(twice("web1.example.com", "WEB1.Example.com.")).toEqual([
+      'hosts[1] (web2).address: "WEB1.Example.com." is already the address of hosts[0] (web1) (as "web1.example.com"): one machine cannot be two hosts',
+    ]);
+    expect(twice("::1", "0:0::1")).toHaveLength(1);
+    expect(twice("10.0.0.1", "::ffff:a00:1")).toHaveLength(1);
+    expect(twice("10.0.0.1", "10.0.0.2")).toEqual([]);
+    expect(twice("2001:db8::1", "2001:db8::2")).toEqual([]);
+  });
+
+  test("addressKey: one key per host, whatever the spelling", () => {
+    const same = [
+      ["Web1.EXAMPLE.com.", "web1.example.com"],
+      ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
+      ["::ffff:10.0.0.1", "10.0.0.1"],
+      ["::FFFF:a00:1", "10.0.0.1"],
+      ["0:0:0:0:0:0:0:0", "::"],
+    ];
+    expect(same.map(([a]) => addressKey(a))).toEqual(same.map(([, key]) => key));
+    // An IPv4-compatible address (deprecated) or one of the NAT64 prefix is another address.
+    expect([addressKey("::10.0.0.1"), addressKey("64:ff9b::10.0.0.1")]).toEqual(["::a00:1", "64:ff9b::a00:1"]);
+  });
+
+  test("an IPv6 zone id is refused wherever an address goes", () => {
+    const raw = { ...base(), daemon: { bindAddress: "fe80::1%eth0", dns: ["fe80::53%2"] } };
+    raw.hosts[0] = { ...raw.hosts[0], address: "fe80::10%eth0", ipAddresses: ["fe80::11%25eth0"] };
+    const zone = (at: string, value: string, id: string) =>
+      `${at}: ${JSON.stringify(value)} has an IPv6 zone id (${id}), which neither a certificate SAN nor a tcp:// URL ` +
+      "(DOCKER_HOST, dockerd's hosts) can carry; use a global or unique-local address, or a DNS name";
+    expect(problems(raw)).toEqual([
+      zone("hosts[0] (web1).address", "fe80::10%eth0", "%eth0"),
+      zone("hosts[0] (web1).ipAddresses[0]", "fe80::11%25eth0", "%25eth0"),
+      zone("daemon.bindAddress", "fe80::1%eth0", "%eth0"),
+      zone("daemon.dns[0]", "fe80::53%2", "%2"),
+    ]);
   });
 
   test("duplicate client names", () => {
