@@ -56,6 +56,8 @@ export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "t
 
 // A DNS name as RFC 1123 allows it (labels of letters, digits and inner hyphens).
 const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+// useradd refuses longer names (shadow-utils' LOGIN_NAME_MAX check, 32 on Linux).
+const LINUX_USER_NAME_MAX = 32;
 // Names of hosts and clients become Pulumi resource names, file names and certificate CNs.
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -185,6 +187,9 @@ const hostSchema = z
     /** SSH user. */
     user: z
       .string()
+      .max(LINUX_USER_NAME_MAX, {
+        error: (i) => `${quoted(i.input)} is longer than ${LINUX_USER_NAME_MAX} characters, the limit of Linux user names`,
+      })
       .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` })
       .default("root"),
     /** SSH port. */
@@ -312,6 +317,15 @@ const rawSchema = z
         message: `${quoted(h.address)} is already the address of hosts[${first}] (${other.name})${spelled}: one machine cannot be two hosts`,
       });
     });
+    // A certificate is issued after its CA, so one as long-lived as the CA would outlive it, and
+    // be refused once the CA has expired however long it still had.
+    if (c.pki.leafValidityHours >= c.pki.caValidityHours) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pki", "leafValidityHours"],
+        message: `${c.pki.leafValidityHours} must be shorter than pki.caValidityHours (${c.pki.caValidityHours}): a certificate cannot outlive its issuer`,
+      });
+    }
     if (c.pki.leafValidityHours <= c.pki.renewBeforeHours) {
       ctx.addIssue({
         code: "custom",

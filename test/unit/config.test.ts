@@ -176,6 +176,23 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("leaf validity as long as the CA's or longer: a certificate cannot outlive its issuer", () => {
+    const problem = (leaf: number, ca: number) =>
+      `pki.leafValidityHours: ${leaf} must be shorter than pki.caValidityHours (${ca}): a certificate cannot outlive its issuer`;
+    expect(problems({ ...base(), pki: { caValidityHours: 4000 } })).toEqual([problem(8760, 4000)]);
+    expect(problems({ ...base(), pki: { caValidityHours: 8760 } })).toEqual([problem(8760, 8760)]);
+    expect(problems({ ...base(), pki: { caValidityHours: 8761 } })).toEqual([]);
+  });
+
+  test("a user name longer than Linux allows", () => {
+    const raw = base();
+    raw.hosts[0].user = "a".repeat(32);
+    raw.hosts[1].user = "b".repeat(33);
+    expect(problems(raw)).toEqual([
+      `hosts[1] (web2).user: "${"b".repeat(33)}" is longer than 32 characters, the limit of Linux user names`,
+    ]);
+  });
+
   test("a missing SSH key", () => {
     const raw = base();
     delete raw.sshPrivateKeyPath;
