@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { TYPED_DAEMON_KEYS } from "./render/daemon";
 
 /** Key algorithms the PKI can use, as `pki.algorithm`. */
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
@@ -53,6 +54,9 @@ export const AUDIT_TIMEOUT_SECONDS = 15;
 
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
+
+/** dockerd's log levels, as `daemon.logLevel` (and daemon.json's `log-level`) takes them. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
 
 // A DNS name as RFC 1123 allows it (labels of letters, digits and inner hyphens).
 const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
@@ -134,7 +138,7 @@ const hours = z
  * are DAEMON_DEFAULTS below, and only there: the components get settled values, and Pulumi.yaml and
  * the README state the same ones (test/unit/defaults.test.ts checks that).
  */
-const daemonFields = {
+const typedDaemonFields = {
   /** Address the TLS listener binds to. */
   bindAddress: ipAddress,
   /** Port of the TLS listener. */
@@ -142,7 +146,7 @@ const daemonFields = {
   /** Keep the local unix socket `/var/run/docker.sock`. */
   keepUnixSocket: z.boolean(),
   /** dockerd `log-level`. */
-  logLevel: z.enum(["debug", "info", "warn", "error", "fatal"]),
+  logLevel: z.enum(LOG_LEVELS, { error: (i) => `${quoted(i.input)} is not a log level (${LOG_LEVELS.join(", ")})` }),
   /** dockerd `debug`. */
   debug: z.boolean(),
   /** DNS servers for containers (`dns`). */
@@ -153,12 +157,51 @@ const daemonFields = {
   insecureRegistries: z.array(z.string().min(1)),
   /** Keep containers running while dockerd restarts (`live-restore`). */
   liveRestore: z.boolean(),
-  /** Any other daemon.json keys, written as given (not MANAGED_DAEMON_KEYS). */
-  extra: z.record(z.string(), z.unknown()),
+};
+
+type TypedDaemonKey = keyof typeof TYPED_DAEMON_KEYS;
+const isTypedDaemonKey = (k: string): k is TypedDaemonKey => Object.prototype.hasOwnProperty.call(TYPED_DAEMON_KEYS, k);
+
+// dockerd matches daemon.json keys regardless of case, so " TLSVerify" must be treated as tlsverify.
+const daemonKeyAsRead = (key: string) => key.trim().toLowerCase();
+
+/**
+ * `daemon.extra`, key by key: no key this program manages, in any spelling; a key that a typed
+ * setting writes only in its own spelling, and with a value that setting would accept (whether
+ * the setting is also set is checked with the whole stack in view, in rawSchema).
+ */
+function checkExtra(extra: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const [key, value] of Object.entries(extra)) {
+    const read = daemonKeyAsRead(key);
+    const spelled = key === read ? "" : ` as ${quoted(read)} (dockerd matches daemon.json keys regardless of case)`;
+    if ((MANAGED_DAEMON_KEYS as readonly string[]).includes(read)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `is managed by this program${spelled} (a listener without TLS, or other TLS files, would defeat it); remove it`,
+      });
+    } else if (isTypedDaemonKey(read)) {
+      const setting = TYPED_DAEMON_KEYS[read];
+      if (spelled) {
+        ctx.addIssue({ code: "custom", path: [key], message: `is read by dockerd${spelled}; set daemon.${setting} instead` });
+        continue;
+      }
+      const parsed = typedDaemonFields[setting].safeParse(value);
+      // The typed setting's own issues, so that extra["log-level"] is held to daemon.logLevel's rules.
+      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+    }
+  }
+}
+
+const daemonFields = {
+  ...typedDaemonFields,
+  /** Any other daemon.json keys, written as given (see checkExtra). */
+  extra: z.record(z.string(), z.unknown()).superRefine(checkExtra),
 };
 const daemonSchema = z.object(daemonFields).strict();
 const daemonOverrideSchema = z.object(daemonFields).partial().strict();
 export type DaemonSettings = z.infer<typeof daemonSchema>;
+type DaemonOverrides = z.infer<typeof daemonOverrideSchema>;
 
 // Parsed, so that the defaults obey the same rules as the config.
 export const DAEMON_DEFAULTS: DaemonSettings = daemonSchema.parse({
@@ -365,19 +408,37 @@ const rawSchema = z
         });
       }
     });
-    const checkDaemon = (d: z.infer<typeof daemonOverrideSchema>, at: (string | number)[]) => {
-      for (const key of Object.keys(d.extra ?? {})) {
-        if ((MANAGED_DAEMON_KEYS as readonly string[]).includes(key)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...at, "extra", key],
-            message: `is managed by this program (a listener without TLS, or other TLS files, would defeat it); remove it`,
-          });
-        }
-      }
+    // A daemon.json key comes from one place: a typed setting set anywhere for a host (the
+    // stack's daemon or its own) and the same key in an extra that applies to it would leave one
+    // silently overriding the other.
+    const twins = (d: DaemonOverrides) => Object.keys(d.extra ?? {}).filter(isTypedDaemonKey);
+    const twinIssue = (at: (string | number)[], key: TypedDaemonKey, setBy: string) => {
+      const setting = TYPED_DAEMON_KEYS[key];
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "extra", key],
+        message: `is what daemon.${setting} writes, and ${setBy} is set too; set daemon.${setting} only`,
+      });
     };
-    checkDaemon(c.daemon, ["daemon"]);
-    c.hosts.forEach((h, i) => checkDaemon(h.daemon, ["hosts", i, "daemon"]));
+    for (const key of twins(c.daemon)) {
+      const setting = TYPED_DAEMON_KEYS[key];
+      if (c.daemon[setting] !== undefined) twinIssue(["daemon"], key, `daemon.${setting}`);
+      c.hosts.forEach((h, i) => {
+        if (h.daemon[setting] !== undefined) twinIssue(["daemon"], key, `hosts[${i}] (${h.name}).daemon.${setting}`);
+      });
+    }
+    c.hosts.forEach((h, i) => {
+      for (const key of twins(h.daemon)) {
+        const setting = TYPED_DAEMON_KEYS[key];
+        const setBy =
+          h.daemon[setting] !== undefined
+            ? `hosts[${i}] (${h.name}).daemon.${setting}`
+            : c.daemon[setting] !== undefined
+              ? `daemon.${setting}`
+              : undefined;
+        if (setBy !== undefined) twinIssue(["hosts", i, "daemon"], key, setBy);
+      }
+    });
   });
 
 /** A host with every default applied and its daemon settings merged. */
@@ -445,7 +506,9 @@ function describePath(issuePath: PropertyKey[], raw: unknown): string {
       const label = node && typeof node === "object" ? (node as { name?: unknown }).name : undefined;
       if (i === 1 && typeof label === "string" && label) out += ` (${label})`;
     } else {
-      out += out ? `.${String(key)}` : String(key);
+      // A daemon.extra key may be anything (`"tlsverify "`): quoted unless it reads plainly.
+      const word = String(key);
+      out += /^[A-Za-z0-9_-]+$/.test(word) ? (out ? `.${word}` : word) : `[${quoted(word)}]`;
       node = node && typeof node === "object" ? (node as Record<string, unknown>)[String(key)] : undefined;
     }
   }
@@ -567,6 +630,11 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
   });
   if (problems.length > 0) throw new ConfigError(problems);
 
+  // Held to insecureRegistries' rules by checkExtra, and never set beside it (rawSchema).
+  const insecureRegistries = (d: DaemonSettings) => [
+    ...d.insecureRegistries,
+    ...((d.extra["insecure-registries"] as string[] | undefined) ?? []),
+  ];
   const warnings = [
     ...hosts
       .filter((h) => h.hostKey === undefined)
@@ -576,8 +644,8 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
           `pin it as hostKey: ${keyscanHint(h.address, h.port)}`,
       ),
     ...hosts
-      .filter((h) => h.daemon.insecureRegistries.length > 0)
-      .map((h) => `host ${h.name}: insecure-registries ${h.daemon.insecureRegistries.join(", ")} are reached without TLS`),
+      .filter((h) => insecureRegistries(h.daemon).length > 0)
+      .map((h) => `host ${h.name}: insecure-registries ${insecureRegistries(h.daemon).join(", ")} are reached without TLS`),
   ];
 
   const sshKey: Config["sshKey"] =

@@ -216,6 +216,50 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("a managed key in extra is refused in any spelling dockerd reads as it", () => {
+    const raw = { ...base(), daemon: { extra: { TLSVerify: false, "live-restore": false } } };
+    raw.hosts[1].daemon = { extra: { Hosts: ["tcp://0.0.0.0:2375"], "tlsverify ": false, "log-driver": "journald" } };
+    const managed = "(a listener without TLS, or other TLS files, would defeat it); remove it";
+    expect(problems(raw)).toEqual([
+      `hosts[1] (web2).daemon.extra.Hosts: is managed by this program as "hosts" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+      `hosts[1] (web2).daemon.extra["tlsverify "]: is managed by this program as "tlsverify" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+      `daemon.extra.TLSVerify: is managed by this program as "tlsverify" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+    ]);
+  });
+
+  test("extra keys that typed settings write: held to the setting's rules, in its spelling only", () => {
+    const raw = { ...base(), daemon: { extra: { "log-level": "verbose", dns: ["not-an-ip"], debug: "yes", "Registry-Mirrors": [] } } };
+    raw.hosts[0].daemon = { extra: { "live-restore": 1, "registry-mirrors": ["mirror.example"], "insecure-registries": [""] } };
+    expect(problems(raw)).toEqual([
+      "hosts[0] (web1).daemon.extra.live-restore: 1 is a number, not a boolean (true or false)",
+      'hosts[0] (web1).daemon.extra.registry-mirrors[0]: "mirror.example" is not a URL',
+      expect.stringMatching(/^hosts\[0\] \(web1\)\.daemon\.extra\.insecure-registries\[0\]: /),
+      'daemon.extra.log-level: "verbose" is not a log level (debug, info, warn, error, fatal)',
+      'daemon.extra.dns[0]: "not-an-ip" is not an IP address',
+      'daemon.extra.debug: "yes" is a string, not a boolean (true or false)',
+      'daemon.extra.Registry-Mirrors: is read by dockerd as "registry-mirrors" (dockerd matches daemon.json keys regardless of case); set daemon.registryMirrors instead',
+    ]);
+    const good = { ...base(), daemon: { extra: { "log-level": "warn", dns: ["10.0.0.53"] } } };
+    expect(parseConfig(good, readFile).hosts[1].daemon.extra).toEqual({ "log-level": "warn", dns: ["10.0.0.53"] });
+  });
+
+  test("a typed setting and its extra twin for one host: an error naming both, wherever each is set", () => {
+    const raw = { ...base(), daemon: { logLevel: "warn", extra: { "log-level": "debug", debug: true } } };
+    raw.hosts[0].daemon = { debug: false, extra: { dns: ["10.0.0.53"] } };
+    raw.hosts[1].daemon = { dns: ["10.0.0.54"], extra: { "log-level": "error" } };
+    expect(problems(raw)).toEqual([
+      "daemon.extra.log-level: is what daemon.logLevel writes, and daemon.logLevel is set too; set daemon.logLevel only",
+      "daemon.extra.debug: is what daemon.debug writes, and hosts[0] (web1).daemon.debug is set too; set daemon.debug only",
+      "hosts[1] (web2).daemon.extra.log-level: is what daemon.logLevel writes, and daemon.logLevel is set too; set daemon.logLevel only",
+    ]);
+  });
+
+  test("insecure registries in extra are warned about like the typed setting", () => {
+    const raw = base();
+    raw.hosts[1].daemon = { extra: { "insecure-registries": ["registry.lan:5000"] } };
+    expect(parseConfig(raw, readFile).warnings).toEqual(["host web2: insecure-registries registry.lan:5000 are reached without TLS"]);
+  });
+
   test("unknown keys, bad names, bad SANs and log levels are reported together", () => {
     const raw = {
       ...base(),
