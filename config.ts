@@ -6,6 +6,7 @@
  * field and, for hosts, the host: `hosts[2] (web3).address: "10.0.0.999" is not an IP address
  * or DNS name`. The keys are described in Pulumi.yaml.
  */
+import { spawnSync } from "child_process";
 import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -107,6 +108,23 @@ function unpinnableBecause(type: string): string {
   if (type.startsWith("sk-"))
     return "security-key types are not host key algorithms that the drift audit's SSH client (ssh2) can negotiate";
   return `only ${HOST_KEY_TYPES.join(", ")} can be pinned`;
+}
+
+/**
+ * Why `command` is not a valid sh script, as this machine's `/bin/sh -n` says it (it parses and
+ * runs nothing), or undefined. The command is an argument, never part of a command line, so no
+ * text of it is interpreted here. The host's sh runs it the same way (`sh -c "$RESTART_COMMAND"`),
+ * so a trailing `# comment` or quotes are fine there too.
+ */
+export function shSyntaxProblem(command: string): string | undefined {
+  const r = spawnSync("/bin/sh", ["-n", "-c", command], { encoding: "utf8", timeout: 10_000 });
+  // No /bin/sh to ask (or it hung): nothing to say, the host's sh will judge the command.
+  if (r.error !== undefined || r.status === 0 || r.status === null) return undefined;
+  const said = r.stderr
+    .split("\n")
+    .map((l) => l.trim().replace(/^\S*sh: (-c: )?(line )?\d+: /, ""))
+    .filter((l) => l !== "");
+  return said.length > 0 ? said.join("; ") : `sh -n exits with ${r.status}`;
 }
 
 /** The command that prints the host's ed25519 key in the form `hostKey` takes. */
@@ -256,8 +274,16 @@ const hostSchema = z
      * insecureSkipHostKeyCheck; `false` here insists on a pin even when the stack opts out.
      */
     insecureSkipHostKeyCheck: z.boolean().optional(),
-    /** With `init: custom`, the command that restarts dockerd. */
-    restartCommand: z.string().min(1).optional(),
+    /**
+     * With `init: custom`, the command that restarts dockerd: run as root by `sh -c` on the host
+     * (render/sh/lib.sh), so any sh is allowed, several lines included; checked here with `sh -n`.
+     */
+    restartCommand: z
+      .string()
+      .refine((s) => s.trim() !== "", { error: "is empty: it would restart nothing" })
+      // No command line (spawnSync's argv, the SSH command) can carry a NUL; sh would never see the rest.
+      .refine((s) => !s.includes("\0"), { error: "contains a NUL character, which no command line can carry" })
+      .optional(),
     /** Per-host overrides of `daemon`. */
     daemon: daemonOverrideSchema.default({}),
   })
@@ -270,6 +296,10 @@ const hostSchema = z
         path: ["insecureSkipHostKeyCheck"],
         message: "is true, but the host has a pinned hostKey; remove one of them",
       });
+    }
+    if (h.restartCommand?.trim() && !h.restartCommand.includes("\0")) {
+      const syntax = shSyntaxProblem(h.restartCommand);
+      if (syntax !== undefined) ctx.addIssue({ code: "custom", path: ["restartCommand"], message: `is not valid sh: ${syntax}` });
     }
     const type = h.hostKey === undefined ? undefined : keyType(h.hostKey);
     if (type !== undefined && !isPinnable(type)) {
@@ -397,7 +427,7 @@ const rawSchema = z
             `(or list the host in the file named by sshKnownHostsPath; to connect without checking, set insecureSkipHostKeyCheck: true)`,
         });
       }
-      if (h.init === "custom" && !h.restartCommand) {
+      if (h.init === "custom" && h.restartCommand === undefined) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: "is required with init: custom" });
       }
       if (h.init !== "custom" && h.restartCommand) {

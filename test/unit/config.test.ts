@@ -164,6 +164,38 @@ describe("parseConfig", () => {
     expect(problems(raw)).toEqual(["hosts[0] (web1).restartCommand: is required with init: custom"]);
   });
 
+  describe("restartCommand", () => {
+    const custom = (restartCommand: string) => {
+      const raw = base();
+      raw.hosts[0] = { ...raw.hosts[0], init: "custom", restartCommand };
+      return raw;
+    };
+
+    test.each([
+      "systemctl restart docker # the unit is called docker here",
+      `rc-service docker restart; echo 'restarted "docker"'`,
+      "pkill -HUP dockerd || { sleep 1; /etc/init.d/docker restart; }",
+      "if [ -x /etc/init.d/docker ]; then\n  /etc/init.d/docker restart\nfi",
+    ])("any sh is accepted, lines and trailing comments included: %s", (command) => {
+      expect(parseConfig(custom(command), readFile).hosts[0].restartCommand).toBe(command);
+    });
+
+    test("a syntax error is a config error naming the host, in sh's words", () => {
+      expect(problems(custom("service docker restart 'now"))).toEqual([
+        expect.stringMatching(/^hosts\[0\] \(web1\)\.restartCommand: is not valid sh: \S.*$/),
+      ]);
+      expect(problems(custom("if true; then service docker restart"))).toHaveLength(1);
+    });
+
+    test("an empty command and a NUL character are refused", () => {
+      for (const blank of ["", "  "])
+        expect(problems(custom(blank))).toEqual(["hosts[0] (web1).restartCommand: is empty: it would restart nothing"]);
+      expect(problems(custom("service docker restart\0rm -rf /"))).toEqual([
+        "hosts[0] (web1).restartCommand: contains a NUL character, which no command line can carry",
+      ]);
+    });
+  });
+
   test("ports out of range, for SSH and for the daemon", () => {
     const raw = { ...base(), daemon: { port: 0 } };
     raw.hosts[1].port = 70000;
