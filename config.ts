@@ -534,7 +534,8 @@ function describePath(issuePath: PropertyKey[], raw: unknown): string {
       out += `[${key}]`;
       node = Array.isArray(node) ? node[key] : undefined;
       const label = node && typeof node === "object" ? (node as { name?: unknown }).name : undefined;
-      if (i === 1 && typeof label === "string" && label) out += ` (${label})`;
+      // Quoted unless it reads plainly, so that no name can pass for more of the path or a new line.
+      if (i === 1 && typeof label === "string" && label) out += ` (${/^[\w.-]+$/.test(label) ? label : quoted(label)})`;
     } else {
       // A daemon.extra key may be anything (`"tlsverify "`): quoted unless it reads plainly.
       const word = String(key);

@@ -339,6 +339,14 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("a host named unlike a name is quoted in the path, so that it cannot pass for more of it", () => {
+    const raw = base();
+    raw.hosts[0].name = "web1).address: ok\nhosts[9] (x";
+    expect(problems(raw)).toEqual([
+      'hosts[0] ("web1).address: ok\\nhosts[9] (x").name: "web1).address: ok\\nhosts[9] (x" is not a valid host name (lowercase letters, digits and inner hyphens, at most 63)',
+    ]);
+  });
+
   test("no hosts at all", () => {
     expect(problems({ ...base(), hosts: [] })).toEqual(["hosts: at least one host is needed"]);
   });
