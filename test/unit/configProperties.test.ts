@@ -22,20 +22,7 @@ import {
 } from "../../config";
 import { planHost, renderHostFiles } from "../../host/plan";
 import { DAEMON_JSON_PATH, TYPED_DAEMON_KEYS } from "../../render/daemon";
-import {
-  ProbeResult,
-  remoteCommand,
-  renderApplyScript,
-  renderInspectScript,
-  renderLibrary,
-  renderManifest,
-  renderProbeScript,
-  renderRestoreScript,
-  renderUnstageScript,
-  renderUploadPayload,
-  renderUploadScript,
-  shellQuote,
-} from "../../render/scripts";
+import * as remote from "../../render/scripts";
 import { FAKE_SSH_KEY } from "../support/config";
 
 type Raw = Record<string, unknown>;
@@ -86,7 +73,7 @@ const restartCommand = (() => {
       "if [ -x /etc/init.d/docker ]; then /etc/init.d/docker restart; fi",
     ),
     fc.array(word, { minLength: 1, maxLength: 4 }).map((ws) => ws.join(" ")),
-    text.map((t) => `echo ${shellQuote(t)}`),
+    text.map((t) => `echo ${remote.shellQuote(t)}`),
     text.map((t) => `printf '%s\\n' "${t.replace(/["\\$`]/g, "\\$&")}"`),
   );
   const joiner = fc.constantFrom("; ", " && ", " || ", " | ", "\n");
@@ -368,7 +355,7 @@ test("(a) the generated stacks are valid, and every problem of a mutated one sta
 });
 
 /** What a probe may find on a host: a daemon.json object, /etc/default/docker lines, the unit's ExecStart. */
-const probe: fc.Arbitrary<ProbeResult> = fc.record(
+const probe: fc.Arbitrary<remote.ProbeResult> = fc.record(
   {
     daemonJson: fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((o) => JSON.stringify(o)),
     defaultDocker: fc.array(text, { maxLength: 4 }).map((lines) => lines.join("\n")),
@@ -378,13 +365,13 @@ const probe: fc.Arbitrary<ProbeResult> = fc.record(
 );
 
 /** Every command text DockerHost and HostAudit would run on the host's SSH login shell, by name. */
-function renderEverything(config: Config, found: ProbeResult): Record<string, string> {
+function renderEverything(config: Config, found: remote.ProbeResult): Record<string, string> {
   const out: Record<string, string> = {};
   for (const h of config.hosts) {
     const plan = planHost(h);
     const files = renderHostFiles(h, plan.files, { probe: found, serverCertPem: "CERT\n", serverKeyPem: "KEY\n", clientCaBundle: "CA\n" });
-    renderManifest(files);
-    renderUploadPayload(files);
+    remote.renderManifest(files);
+    remote.renderUploadPayload(files);
 
     // Whatever `extra` and the host's own file hold, the program's listeners and TLS are what dockerd reads.
     const daemonJson = JSON.parse(files.find((f) => f.path === DAEMON_JSON_PATH)!.content) as Record<string, unknown>;
@@ -392,12 +379,12 @@ function renderEverything(config: Config, found: ProbeResult): Record<string, st
     else expect([daemonJson.hosts, daemonJson.tlsverify]).toEqual([plan.listenHosts, true]);
 
     const scripts = {
-      probe: renderProbeScript(plan.target),
-      upload: renderUploadScript(plan.target),
-      apply: renderApplyScript(plan.target),
-      restore: renderRestoreScript(plan.target),
-      unstage: renderUnstageScript(plan.target),
-      inspect: renderInspectScript({
+      probe: remote.renderProbeScript(plan.target),
+      upload: remote.renderUploadScript(plan.target),
+      apply: remote.renderApplyScript(plan.target),
+      restore: remote.renderRestoreScript(plan.target),
+      unstage: remote.renderUnstageScript(plan.target),
+      inspect: remote.renderInspectScript({
         init: plan.init,
         port: plan.daemonPort,
         files: Object.fromEntries(plan.files.map((f) => [f.path, f])),
@@ -405,7 +392,7 @@ function renderEverything(config: Config, found: ProbeResult): Record<string, st
     };
     for (const [step, script] of Object.entries(scripts)) {
       out[`${h.name} ${step}`] = script;
-      out[`${h.name} ${step} (command line)`] = remoteCommand(script, plan.connection.sudo);
+      out[`${h.name} ${step} (command line)`] = remote.remoteCommand(script, plan.connection.sudo);
     }
   }
   return out;
@@ -447,7 +434,9 @@ test("(c) every rendered script and its command line is valid sh, and the restar
       expect(shSyntax(renderEverything(config, found))).toBe("");
       for (const h of config.hosts) {
         // Only the prelude's assignments and lib.sh's definitions run here; the command is printed, not run.
-        const r = spawnSync("/bin/sh", ["-c", renderLibrary(planHost(h).target) + 'printf %s "$RESTART_COMMAND"'], { encoding: "utf8" });
+        const r = spawnSync("/bin/sh", ["-c", remote.renderLibrary(planHost(h).target) + 'printf %s "$RESTART_COMMAND"'], {
+          encoding: "utf8",
+        });
         expect({ status: r.status, command: r.stdout }).toEqual({ status: 0, command: h.restartCommand ?? "" });
       }
     }),
