@@ -6,6 +6,7 @@
  * field and, for hosts, the host: `hosts[2] (web3).address: "10.0.0.999" is not an IP address
  * or DNS name`. The keys are described in Pulumi.yaml.
  */
+import { spawnSync } from "child_process";
 import { createHmac } from "crypto";
 import * as fs from "fs";
 import * as net from "net";
@@ -13,6 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { TYPED_DAEMON_KEYS } from "./render/daemon";
 
 /** Key algorithms the PKI can use, as `pki.algorithm`. */
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
@@ -61,8 +63,13 @@ export const AUDIT_TIMEOUT_SECONDS = 15;
 /** daemon.json keys that this program owns; `daemon.extra` may not set them. */
 export const MANAGED_DAEMON_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"] as const;
 
+/** dockerd's log levels, as `daemon.logLevel` (and daemon.json's `log-level`) takes them. */
+export const LOG_LEVELS = ["debug", "info", "warn", "error", "fatal"] as const;
+
 // A DNS name as RFC 1123 allows it (labels of letters, digits and inner hyphens).
 const DNS_NAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/;
+// useradd refuses longer names (shadow-utils' LOGIN_NAME_MAX check, 32 on Linux).
+const LINUX_USER_NAME_MAX = 32;
 // Names of hosts and clients become Pulumi resource names, file names and certificate CNs.
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -72,6 +79,30 @@ const looksNumeric = (s: string) => /^[0-9.]+$/.test(s);
 const isDnsName = (s: string) => DNS_NAME.test(s) && !looksNumeric(s);
 
 const quoted = (v: unknown) => JSON.stringify(v);
+
+// net.isIP accepts an IPv6 zone id (`fe80::1%eth0`); a certificate's SANs, a tcp:// URL
+// (DOCKER_HOST, dockerd's hosts) and daemon.json's dns cannot carry one.
+const hasZoneId = (s: string) => net.isIPv6(s) && s.includes("%");
+const zoneIdProblem = (s: string) =>
+  `${quoted(s)} has an IPv6 zone id (${s.slice(s.indexOf("%"))}), which neither a certificate SAN nor a tcp:// URL ` +
+  `(DOCKER_HOST, dockerd's hosts) can carry; use a global or unique-local address, or a DNS name`;
+
+/**
+ * The form in which two spellings of one host's address are equal: a DNS name in lowercase
+ * without its trailing dot, an IPv6 address in its canonical text (RFC 5952, as WHATWG URLs write
+ * it), an IPv4-mapped one (`::ffff:10.0.0.1`) as the IPv4 address it reaches. net.isIPv4 takes
+ * only dotted decimals without leading zeros, so an IPv4 address is already in that form.
+ */
+export function addressKey(address: string): string {
+  if (net.isIPv6(address) && !hasZoneId(address)) {
+    const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+    if (!mapped) return canonical;
+    const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
+  }
+  return address.toLowerCase().replace(/\.$/, "");
+}
 
 const keyType = (hostKey: string) => hostKey.trim().split(/\s+/)[0];
 const isPinnable = (type: string) => (HOST_KEY_TYPES as readonly string[]).includes(type);
@@ -86,6 +117,23 @@ function unpinnableBecause(type: string): string {
   return `only ${HOST_KEY_TYPES.join(", ")} can be pinned`;
 }
 
+/**
+ * Why `command` is not a valid sh script, as this machine's `/bin/sh -n` says it (it parses and
+ * runs nothing), or undefined. The command is an argument, never part of a command line, so no
+ * text of it is interpreted here. The host's sh runs it the same way (`sh -c "$RESTART_COMMAND"`),
+ * so a trailing `# comment` or quotes are fine there too.
+ */
+export function shSyntaxProblem(command: string): string | undefined {
+  const r = spawnSync("/bin/sh", ["-n", "-c", command], { encoding: "utf8", timeout: 10_000 });
+  // No /bin/sh to ask (or it hung): nothing to say, the host's sh will judge the command.
+  if (r.error !== undefined || r.status === 0 || r.status === null) return undefined;
+  const said = r.stderr
+    .split("\n")
+    .map((l) => l.trim().replace(/^\S*sh: (-c: )?(line )?\d+: /, ""))
+    .filter((l) => l !== "");
+  return said.length > 0 ? said.join("; ") : `sh -n exits with ${r.status}`;
+}
+
 /** The command that prints the host's ed25519 key in the form `hostKey` takes. */
 const keyscanHint = (address: string, port: number) => `ssh-keyscan -t ed25519 -p ${port} ${address} | cut -d' ' -f2-`;
 
@@ -94,10 +142,11 @@ const name = (what: string) =>
     error: (i) => `${quoted(i.input)} is not a valid ${what} name (lowercase letters, digits and inner hyphens, at most 63)`,
   });
 
-const address = z.string().refine((s) => isIp(s) || isDnsName(s), {
+const noZoneId = z.string().refine((s) => !hasZoneId(s), { error: (i) => zoneIdProblem(i.input as string) });
+const address = noZoneId.refine((s) => isIp(s) || isDnsName(s), {
   error: (i) => `${quoted(i.input)} is not an IP address or DNS name`,
 });
-const ipAddress = z.string().refine(isIp, { error: (i) => `${quoted(i.input)} is not an IP address` });
+const ipAddress = noZoneId.refine(isIp, { error: (i) => `${quoted(i.input)} is not an IP address` });
 const dnsName = z.string().refine(isDnsName, { error: (i) => `${quoted(i.input)} is not a DNS name` });
 const port = z
   .number({ error: (i) => `${quoted(i.input)} is not a port number` })
@@ -114,7 +163,7 @@ const hours = z
  * are DAEMON_DEFAULTS below, and only there: the components get settled values, and Pulumi.yaml and
  * the README state the same ones (test/unit/defaults.test.ts checks that).
  */
-const daemonFields = {
+const typedDaemonFields = {
   /** Address the TLS listener binds to. */
   bindAddress: ipAddress,
   /** Port of the TLS listener. */
@@ -122,7 +171,7 @@ const daemonFields = {
   /** Keep the local unix socket `/var/run/docker.sock`. */
   keepUnixSocket: z.boolean(),
   /** dockerd `log-level`. */
-  logLevel: z.enum(["debug", "info", "warn", "error", "fatal"]),
+  logLevel: z.enum(LOG_LEVELS, { error: (i) => `${quoted(i.input)} is not a log level (${LOG_LEVELS.join(", ")})` }),
   /** dockerd `debug`. */
   debug: z.boolean(),
   /** DNS servers for containers (`dns`). */
@@ -133,12 +182,51 @@ const daemonFields = {
   insecureRegistries: z.array(z.string().min(1)),
   /** Keep containers running while dockerd restarts (`live-restore`). */
   liveRestore: z.boolean(),
-  /** Any other daemon.json keys, written as given (not MANAGED_DAEMON_KEYS). */
-  extra: z.record(z.string(), z.unknown()),
+};
+
+type TypedDaemonKey = keyof typeof TYPED_DAEMON_KEYS;
+const isTypedDaemonKey = (k: string): k is TypedDaemonKey => Object.prototype.hasOwnProperty.call(TYPED_DAEMON_KEYS, k);
+
+// dockerd matches daemon.json keys regardless of case, so " TLSVerify" must be treated as tlsverify.
+const daemonKeyAsRead = (key: string) => key.trim().toLowerCase();
+
+/**
+ * `daemon.extra`, key by key: no key this program manages, in any spelling; a key that a typed
+ * setting writes only in its own spelling, and with a value that setting would accept (whether
+ * the setting is also set is checked with the whole stack in view, in rawSchema).
+ */
+function checkExtra(extra: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const [key, value] of Object.entries(extra)) {
+    const read = daemonKeyAsRead(key);
+    const spelled = key === read ? "" : ` as ${quoted(read)} (dockerd matches daemon.json keys regardless of case)`;
+    if ((MANAGED_DAEMON_KEYS as readonly string[]).includes(read)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `is managed by this program${spelled} (a listener without TLS, or other TLS files, would defeat it); remove it`,
+      });
+    } else if (isTypedDaemonKey(read)) {
+      const setting = TYPED_DAEMON_KEYS[read];
+      if (spelled) {
+        ctx.addIssue({ code: "custom", path: [key], message: `is read by dockerd${spelled}; set daemon.${setting} instead` });
+        continue;
+      }
+      const parsed = typedDaemonFields[setting].safeParse(value);
+      // The typed setting's own issues, so that extra["log-level"] is held to daemon.logLevel's rules.
+      for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ ...issue, path: [key, ...issue.path] });
+    }
+  }
+}
+
+const daemonFields = {
+  ...typedDaemonFields,
+  /** Any other daemon.json keys, written as given (see checkExtra). */
+  extra: z.record(z.string(), z.unknown()).superRefine(checkExtra),
 };
 const daemonSchema = z.object(daemonFields).strict();
 const daemonOverrideSchema = z.object(daemonFields).partial().strict();
 export type DaemonSettings = z.infer<typeof daemonSchema>;
+type DaemonOverrides = z.infer<typeof daemonOverrideSchema>;
 
 // Parsed, so that the defaults obey the same rules as the config.
 export const DAEMON_DEFAULTS: DaemonSettings = daemonSchema.parse({
@@ -167,6 +255,9 @@ const hostSchema = z
     /** SSH user. */
     user: z
       .string()
+      .max(LINUX_USER_NAME_MAX, {
+        error: (i) => `${quoted(i.input)} is longer than ${LINUX_USER_NAME_MAX} characters, the limit of Linux user names`,
+      })
       .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` })
       .default("root"),
     /** SSH port. */
@@ -175,7 +266,7 @@ const hostSchema = z
     sudo: z.boolean().optional(),
     /**
      * Pinned SSH host key, as in known_hosts (`ssh-ed25519 AAAA…`); ed25519 or ECDSA (see HOST_KEY_TYPES).
-     * Default: from sshKnownHostsPath, else not checked.
+     * Default: from sshKnownHostsPath; a host with neither is an error unless insecureSkipHostKeyCheck.
      */
     hostKey: z
       .string()
@@ -185,8 +276,21 @@ const hostSchema = z
       .optional(),
     /** How dockerd is started: `systemd`, `sysv` (/etc/default/docker DOCKER_OPTS) or `custom`. */
     init: z.enum(INIT_KINDS, { error: (i) => `${quoted(i.input)} is not an init kind (${INIT_KINDS.join(", ")})` }).default("systemd"),
-    /** With `init: custom`, the command that restarts dockerd. */
-    restartCommand: z.string().min(1).optional(),
+    /**
+     * Connect to this host without checking its SSH key. Default: the stack's
+     * insecureSkipHostKeyCheck; `false` here insists on a pin even when the stack opts out.
+     */
+    insecureSkipHostKeyCheck: z.boolean().optional(),
+    /**
+     * With `init: custom`, the command that restarts dockerd: run as root by `sh -c` on the host
+     * (render/sh/lib.sh), so any sh is allowed, several lines included; checked here with `sh -n`.
+     */
+    restartCommand: z
+      .string()
+      .refine((s) => s.trim() !== "", { error: "is empty: it would restart nothing" })
+      // No command line (spawnSync's argv, the SSH command) can carry a NUL; sh would never see the rest.
+      .refine((s) => !s.includes("\0"), { error: "contains a NUL character, which no command line can carry" })
+      .optional(),
     /**
      * Take the host over from the project or stack that manages it now (the host records its owner:
      * render/sh/lib.sh). Without it, such a host is refused before anything on it changes.
@@ -198,6 +302,17 @@ const hostSchema = z
   .strict()
   .superRefine((h, ctx) => {
     // Here rather than in parseConfig, so that it is reported with the other hosts' problems.
+    if (h.hostKey !== undefined && h.insecureSkipHostKeyCheck === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipHostKeyCheck"],
+        message: "is true, but the host has a pinned hostKey; remove one of them",
+      });
+    }
+    if (h.restartCommand?.trim() && !h.restartCommand.includes("\0")) {
+      const syntax = shSyntaxProblem(h.restartCommand);
+      if (syntax !== undefined) ctx.addIssue({ code: "custom", path: ["restartCommand"], message: `is not valid sh: ${syntax}` });
+    }
     const type = h.hostKey === undefined ? undefined : keyType(h.hostKey);
     if (type !== undefined && !isPinnable(type)) {
       ctx.addIssue({
@@ -235,6 +350,12 @@ const pkiSchema = z
   })
   .strict();
 
+/** Defaults of the top-level keys that are neither objects nor lists (Pulumi.yaml and the README state them too). */
+export const STACK_DEFAULTS = {
+  /** A host without a pinned SSH key is a config error, not a host whose key is never checked. */
+  insecureSkipHostKeyCheck: false,
+} as const;
+
 /** The PKI settings of a stack that sets no `pki` key. */
 export const PKI_DEFAULTS: PkiConfig = pkiSchema.parse({});
 
@@ -247,6 +368,8 @@ const rawSchema = z
     sshPrivateKey: z.string().optional(),
     sshPrivateKeyPath: z.string().optional(),
     sshKnownHostsPath: z.string().optional(),
+    /** Connect to hosts without a pinned SSH key (hostKey or sshKnownHostsPath) unchecked, with a warning each. */
+    insecureSkipHostKeyCheck: z.boolean().default(STACK_DEFAULTS.insecureSkipHostKeyCheck),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -262,6 +385,32 @@ const rawSchema = z
       c.clients.map((h) => h.name),
       "clients",
     );
+    // Two entries for one machine would each rewrite its /etc/docker and restart its dockerd.
+    const firstAt = new Map<string, number>();
+    c.hosts.forEach((h, i) => {
+      const key = addressKey(h.address);
+      const first = firstAt.get(key);
+      if (first === undefined) {
+        firstAt.set(key, i);
+        return;
+      }
+      const other = c.hosts[first];
+      const spelled = other.address === h.address ? "" : ` (as ${quoted(other.address)})`;
+      ctx.addIssue({
+        code: "custom",
+        path: ["hosts", i, "address"],
+        message: `${quoted(h.address)} is already the address of hosts[${first}] (${other.name})${spelled}: one machine cannot be two hosts`,
+      });
+    });
+    // A certificate is issued after its CA, so one as long-lived as the CA would outlive it, and
+    // be refused once the CA has expired however long it still had.
+    if (c.pki.leafValidityHours >= c.pki.caValidityHours) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pki", "leafValidityHours"],
+        message: `${c.pki.leafValidityHours} must be shorter than pki.caValidityHours (${c.pki.caValidityHours}): a certificate cannot outlive its issuer`,
+      });
+    }
     if (c.pki.leafValidityHours <= c.pki.renewBeforeHours) {
       ctx.addIssue({
         code: "custom",
@@ -277,7 +426,20 @@ const rawSchema = z
       });
     }
     c.hosts.forEach((h, i) => {
-      if (h.init === "custom" && !h.restartCommand) {
+      // Without a key to check, whoever answers at the address gets the session: the server key
+      // sent on stdin, and root. With sshKnownHostsPath the pin is looked up (and a miss reported)
+      // by parseConfig, which reads the file.
+      const unpinned = h.hostKey === undefined && (c.sshKnownHostsPath === undefined || h.insecureSkipHostKeyCheck === true);
+      if (unpinned && !(h.insecureSkipHostKeyCheck ?? c.insecureSkipHostKeyCheck)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["hosts", i, "hostKey"],
+          message:
+            `no pinned SSH host key; pin it as hostKey: ${keyscanHint(h.address, h.port)} ` +
+            `(or list the host in the file named by sshKnownHostsPath; to connect without checking, set insecureSkipHostKeyCheck: true)`,
+        });
+      }
+      if (h.init === "custom" && h.restartCommand === undefined) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "restartCommand"], message: "is required with init: custom" });
       }
       if (h.init !== "custom" && h.restartCommand) {
@@ -288,19 +450,37 @@ const rawSchema = z
         });
       }
     });
-    const checkDaemon = (d: z.infer<typeof daemonOverrideSchema>, at: (string | number)[]) => {
-      for (const key of Object.keys(d.extra ?? {})) {
-        if ((MANAGED_DAEMON_KEYS as readonly string[]).includes(key)) {
-          ctx.addIssue({
-            code: "custom",
-            path: [...at, "extra", key],
-            message: `is managed by this program (a listener without TLS, or other TLS files, would defeat it); remove it`,
-          });
-        }
-      }
+    // A daemon.json key comes from one place: a typed setting set anywhere for a host (the
+    // stack's daemon or its own) and the same key in an extra that applies to it would leave one
+    // silently overriding the other.
+    const twins = (d: DaemonOverrides) => Object.keys(d.extra ?? {}).filter(isTypedDaemonKey);
+    const twinIssue = (at: (string | number)[], key: TypedDaemonKey, setBy: string) => {
+      const setting = TYPED_DAEMON_KEYS[key];
+      ctx.addIssue({
+        code: "custom",
+        path: [...at, "extra", key],
+        message: `is what daemon.${setting} writes, and ${setBy} is set too; set daemon.${setting} only`,
+      });
     };
-    checkDaemon(c.daemon, ["daemon"]);
-    c.hosts.forEach((h, i) => checkDaemon(h.daemon, ["hosts", i, "daemon"]));
+    for (const key of twins(c.daemon)) {
+      const setting = TYPED_DAEMON_KEYS[key];
+      if (c.daemon[setting] !== undefined) twinIssue(["daemon"], key, `daemon.${setting}`);
+      c.hosts.forEach((h, i) => {
+        if (h.daemon[setting] !== undefined) twinIssue(["daemon"], key, `hosts[${i}] (${h.name}).daemon.${setting}`);
+      });
+    }
+    c.hosts.forEach((h, i) => {
+      for (const key of twins(h.daemon)) {
+        const setting = TYPED_DAEMON_KEYS[key];
+        const setBy =
+          h.daemon[setting] !== undefined
+            ? `hosts[${i}] (${h.name}).daemon.${setting}`
+            : c.daemon[setting] !== undefined
+              ? `daemon.${setting}`
+              : undefined;
+        if (setBy !== undefined) twinIssue(["hosts", i, "daemon"], key, setBy);
+      }
+    });
   });
 
 /** A host with every default applied and its daemon settings merged. */
@@ -312,6 +492,7 @@ export interface HostConfig {
   user: string;
   port: number;
   sudo: boolean;
+  /** The pinned SSH host key; absent only for a host that insecureSkipHostKeyCheck lets through. */
   hostKey?: string;
   init: InitKind;
   restartCommand?: string;
@@ -339,7 +520,7 @@ export interface Config {
    * pulumi.secret).
    */
   sshKey: { fromSecret: true } | { fromSecret: false; content: string };
-  /** Warnings that do not stop the run (insecure registries…). */
+  /** Warnings that do not stop the run (unpinned hosts, insecure registries…). */
   warnings: string[];
 }
 
@@ -367,14 +548,49 @@ function describePath(issuePath: PropertyKey[], raw: unknown): string {
       out += `[${key}]`;
       node = Array.isArray(node) ? node[key] : undefined;
       const label = node && typeof node === "object" ? (node as { name?: unknown }).name : undefined;
-      if (i === 1 && typeof label === "string" && label) out += ` (${label})`;
+      // Quoted unless it reads plainly, so that no name can pass for more of the path or a new line.
+      if (i === 1 && typeof label === "string" && label) out += ` (${/^[\w.-]+$/.test(label) ? label : quoted(label)})`;
     } else {
-      out += out ? `.${String(key)}` : String(key);
+      // A daemon.extra key may be anything (`"tlsverify "`): quoted unless it reads plainly.
+      const word = String(key);
+      out += /^[A-Za-z0-9_-]+$/.test(word) ? (out ? `.${word}` : word) : `[${quoted(word)}]`;
       node = node && typeof node === "object" ? (node as Record<string, unknown>)[String(key)] : undefined;
     }
   }
   return out || "(config)";
 }
+
+/**
+ * The message of a zod `invalid_type` issue. zod 4 keeps no `input` on its issues (unless asked to
+ * report every input, secrets included), so the value is looked up in the raw config: a key that
+ * is not there at all is "required", any other value is named with its type (`"22" is a string,
+ * not a number`: config set without --path or YAML quotes give strings).
+ */
+function wrongType(issuePath: PropertyKey[], expected: string, raw: unknown): string {
+  let node: unknown = raw;
+  for (const key of issuePath) {
+    if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, key)) return "is required";
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  if (node === undefined) return "is required";
+  const want = EXPECTED_TYPES[expected] ?? `a ${expected}`;
+  if (node === null) return `is null, not ${want}`;
+  // A list or an object is named by its type only: its JSON could be a screenful.
+  if (Array.isArray(node)) return `is a list, not ${want}`;
+  if (typeof node === "object") return `is an object, not ${want}`;
+  return `${quoted(node)} is a ${typeof node}, not ${want}`;
+}
+
+// zod's names of the expected types, in the words of YAML and `pulumi config`.
+const EXPECTED_TYPES: Record<string, string> = {
+  array: "a list",
+  object: "an object",
+  record: "an object",
+  boolean: "a boolean (true or false)",
+  number: "a number",
+  int: "a whole number",
+  string: "a string",
+};
 
 // Quoted only when needed, so that the usual paths read as typed.
 const shellWord = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -392,7 +608,7 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
     const problems = result.error.issues.map((issue) => {
       let message = issue.message;
       if (issue.code === "unrecognized_keys") message = `unknown key(s) ${issue.keys.map(quoted).join(", ")}`;
-      else if (issue.code === "invalid_type" && issue.input === undefined) message = "is required";
+      else if (issue.code === "invalid_type") message = wrongType(issue.path, issue.expected, raw);
       return `${describePath(issue.path, raw)}: ${message}`;
     });
     throw new ConfigError(problems);
@@ -426,7 +642,8 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
 
   const hosts: HostConfig[] = c.hosts.map((h, i) => {
     let hostKey = h.hostKey;
-    if (hostKey === undefined && knownHosts !== undefined) {
+    // A host that opts out itself is not looked up: the file may well not have it.
+    if (hostKey === undefined && knownHosts !== undefined && h.insecureSkipHostKeyCheck !== true) {
       hostKey = findHostKey(knownHosts.text, h.address, h.port);
       const at = `hosts[${i}] (${h.name}).hostKey`;
       const file = `sshKnownHostsPath ${quoted(c.sshKnownHostsPath)}`;
@@ -459,9 +676,23 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
   });
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const warnings = hosts
-    .filter((h) => h.daemon.insecureRegistries.length > 0)
-    .map((h) => `host ${h.name}: insecure-registries ${h.daemon.insecureRegistries.join(", ")} are reached without TLS`);
+  // Held to insecureRegistries' rules by checkExtra, and never set beside it (rawSchema).
+  const insecureRegistries = (d: DaemonSettings) => [
+    ...d.insecureRegistries,
+    ...((d.extra["insecure-registries"] as string[] | undefined) ?? []),
+  ];
+  const warnings = [
+    ...hosts
+      .filter((h) => h.hostKey === undefined)
+      .map(
+        (h) =>
+          `host ${h.name}: its SSH host key is not checked (insecureSkipHostKeyCheck), so whoever answers at ${h.address} gets the session; ` +
+          `pin it as hostKey: ${keyscanHint(h.address, h.port)}`,
+      ),
+    ...hosts
+      .filter((h) => insecureRegistries(h.daemon).length > 0)
+      .map((h) => `host ${h.name}: insecure-registries ${insecureRegistries(h.daemon).join(", ")} are reached without TLS`),
+  ];
 
   const sshKey: Config["sshKey"] =
     c.sshPrivateKey === SECRET_PRESENT ? { fromSecret: true } : { fromSecret: false, content: sshPrivateKey as string };
@@ -514,6 +745,10 @@ export function loadStackConfig(): Config {
     const v = cfg.get(key);
     if (v) raw[key] = v;
   }
+  // Booleans come as strings; anything but true/false is passed on as given, for the schema to
+  // name it (`"yes" is a string, not a boolean`), rather than getBoolean's error without the key's rules.
+  const skip = cfg.get("insecureSkipHostKeyCheck");
+  if (skip) raw.insecureSkipHostKeyCheck = skip === "true" ? true : skip === "false" ? false : skip;
   // Only the presence of the secret is checked here; index.ts reads it with requireSecret.
   if (cfg.get("sshPrivateKey")) raw.sshPrivateKey = SECRET_PRESENT;
   return parseConfig(raw);

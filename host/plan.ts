@@ -53,7 +53,7 @@ export interface HostConnection {
   user: string;
   /** Run the host's scripts through `sudo -n` (user is not root). */
   sudo: boolean;
-  /** The pinned host key (`TYPE BASE64`), if any. */
+  /** The pinned host key (`TYPE BASE64`); absent only where the config opts out (insecureSkipHostKeyCheck). */
   hostKey?: string;
   /** The pinned key's algorithm: the first word of hostKey. */
   hostKeyAlgorithm?: string;

@@ -23,22 +23,36 @@ export function tcpUrl(address: string, port: number): string {
   return `tcp://${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
+/**
+ * The daemon.json key each typed daemon setting writes (settingKeys); the others (bindAddress, port,
+ * keepUnixSocket) make up `hosts`. config.ts holds `daemon.extra`'s use of these keys to the
+ * setting's rules.
+ */
+export const TYPED_DAEMON_KEYS = {
+  "log-level": "logLevel",
+  debug: "debug",
+  dns: "dns",
+  "registry-mirrors": "registryMirrors",
+  "insecure-registries": "insecureRegistries",
+  "live-restore": "liveRestore",
+} as const satisfies Record<string, keyof DaemonSettings>;
+
 /** The listeners dockerd must have: TLS on TCP, and the unix socket unless it was turned off. */
 export function listenHosts(d: DaemonSettings): string[] {
   const tcp = tcpUrl(d.bindAddress, d.port);
   return d.keepUnixSocket ? [UNIX_SOCKET, tcp] : [tcp];
 }
 
-/** daemon.json keys for the settings other than listeners and TLS. */
+/**
+ * daemon.json keys for the settings other than listeners and TLS: each typed setting under its key
+ * (config.ts TYPED_DAEMON_KEYS), an empty list left out, then `extra` as given.
+ */
 function settingKeys(d: DaemonSettings): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    "log-level": d.logLevel,
-    debug: d.debug,
-    "live-restore": d.liveRestore,
-  };
-  if (d.dns.length) out.dns = d.dns;
-  if (d.registryMirrors.length) out["registry-mirrors"] = d.registryMirrors;
-  if (d.insecureRegistries.length) out["insecure-registries"] = d.insecureRegistries;
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(TYPED_DAEMON_KEYS)) {
+    const value = d[setting];
+    if (!Array.isArray(value) || value.length > 0) out[key] = value;
+  }
   return { ...out, ...d.extra };
 }
 

@@ -3,13 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { auditPlannedState } from "../../components/hostAudit";
 import { PLAN_CONTEXT, manifestDigests } from "./auditFixtures";
 import { planHost } from "../../host/plan";
-import { parseConfig } from "../../config";
+import { testHost } from "../support/config";
 
 test("files that are not the planned ones: a ResourceError on the audit, stack hidden", () => {
-  const host = parseConfig(
-    { hosts: [{ name: "web1", address: "192.0.2.10" }], sshPrivateKeyPath: "/id" },
-    () => "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n",
-  ).hosts[0];
+  const host = testHost();
   const audit = { urn: "urn:pulumi:s::p::dockertls:host:HostAudit::audit-web1" } as unknown as pulumi.Resource;
   let thrown: unknown;
   try {

@@ -11,8 +11,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { HOST_AUDIT_STATE_TYPE, flatten } from "../../components/audit/compare";
 import { provider } from "../../components/audit/provider";
 import { expectedState } from "./auditFixtures";
-import { parseConfig } from "../../config";
 import { renderManifest } from "../../render/scripts";
+import { testHost } from "../support/config";
 
 const SECRET = "-----BEGIN OPENSSH PRIVATE KEY-----\nSERIALIZATION-TEST-KEY\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -38,7 +38,7 @@ const closedPort = () =>
 /** Inputs of the state resource for a host at a closed port of this machine. */
 async function inputs(): Promise<Record<string, unknown>> {
   const port = await closedPort();
-  const host = parseConfig({ hosts: [{ name: "web1", address: "127.0.0.1" }], sshPrivateKeyPath: "/id" }, () => SECRET).hosts[0];
+  const host = testHost({ address: "127.0.0.1" });
   const files = ["/etc/docker/ca.pem", "/etc/docker/daemon.json", "/etc/docker/server-cert.pem", "/etc/docker/server-key.pem"];
   const manifest = renderManifest(files.map((p) => ({ path: p, mode: "0444", content: p })));
   const manifestWithDropIn =

@@ -1,6 +1,6 @@
 import { createHmac } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CHECK_CLIENT, ConfigError, findHostKey, parseConfig } from "../../config";
+import { CHECK_CLIENT, ConfigError, DAEMON_DEFAULTS, PKI_DEFAULTS, addressKey, findHostKey, parseConfig } from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -9,15 +9,24 @@ const readFile = (p: string) => {
   throw new Error("ENOENT: no such file");
 };
 
+// Shaped like a real line (the provider parses it; these tests only need the type and the shape).
+const PIN = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPin";
+
 type Raw = Record<string, unknown> & { hosts: Record<string, unknown>[] };
 const base = (): Raw => ({
   sshPrivateKeyPath: "/keys/id",
   hosts: [
-    { name: "web1", address: "10.0.0.1" },
-    { name: "web2", address: "web2.example.com", user: "deploy", init: "sysv" },
+    { name: "web1", address: "10.0.0.1", hostKey: PIN },
+    { name: "web2", address: "web2.example.com", user: "deploy", init: "sysv", hostKey: PIN },
   ],
   clients: [{ name: "ci" }],
 });
+/** base() without the hosts' pins: for known_hosts files, and the rules about unpinned hosts. */
+const unpinned = (): Raw => {
+  const raw = base();
+  for (const h of raw.hosts) delete h.hostKey;
+  return raw;
+};
 
 /** The problems parseConfig reports for `raw`. */
 function problems(raw: Record<string, unknown>): string[] {
@@ -35,25 +44,12 @@ describe("parseConfig", () => {
     const c = parseConfig(base(), readFile);
     expect(c.hosts[0]).toMatchObject({ user: "root", port: 22, sudo: false, init: "systemd" });
     expect(c.hosts[1]).toMatchObject({ user: "deploy", sudo: true, init: "sysv" });
-    expect(c.hosts[0].daemon).toEqual({
-      bindAddress: "0.0.0.0",
-      port: 2376,
-      keepUnixSocket: true,
-      logLevel: "info",
-      debug: false,
-      dns: [],
-      registryMirrors: [],
-      insecureRegistries: [],
-      liveRestore: true,
-      extra: {},
-    });
-    expect(c.pki).toEqual({
-      algorithm: "ECDSA-P256",
-      caValidityHours: 87600,
-      leafValidityHours: 8760,
-      renewBeforeHours: 720,
-      organization: "docker-tls",
-    });
+    // config.ts states the defaults once (defaults.test.ts holds the docs to them); here: they are
+    // what an unset daemon or pki gets, and a few of them are the values users rely on.
+    expect(c.hosts[0].daemon).toEqual(DAEMON_DEFAULTS);
+    expect(c.pki).toEqual(PKI_DEFAULTS);
+    const { bindAddress, port, keepUnixSocket, extra } = c.hosts[0].daemon;
+    expect([bindAddress, port, keepUnixSocket, extra, c.pki.algorithm]).toEqual(["0.0.0.0", 2376, true, {}, "ECDSA-P256"]);
     expect(c.sshKey).toEqual({ fromSecret: false, content: KEY });
   });
 
@@ -68,7 +64,7 @@ describe("parseConfig", () => {
 
   test("an invalid address names the field and the host", () => {
     const raw = base();
-    raw.hosts.push({ name: "web3", address: "10.0.0.999" });
+    raw.hosts.push({ name: "web3", address: "10.0.0.999", hostKey: PIN });
     expect(problems(raw)).toEqual(['hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name']);
   });
 
@@ -76,6 +72,52 @@ describe("parseConfig", () => {
     const raw = base();
     raw.hosts[1].name = "web1";
     expect(problems(raw)).toEqual(['hosts[1] (web1).name: "web1" is used twice']);
+  });
+
+  test("one address twice: an error on the second host, naming the first, however it is spelled", () => {
+    const twice = (first: string, second: string) => {
+      const raw = base();
+      raw.hosts[0].address = first;
+      raw.hosts[1].address = second;
+      return problems(raw);
+    };
+    expect(twice("10.0.0.1", "10.0.0.1")).toEqual([
+      'hosts[1] (web2).address: "10.0.0.1" is already the address of hosts[0] (web1): one machine cannot be two hosts',
+    ]);
+    expect(twice("web1.example.com", "WEB1.Example.com.")).toEqual([
+      'hosts[1] (web2).address: "WEB1.Example.com." is already the address of hosts[0] (web1) (as "web1.example.com"): one machine cannot be two hosts',
+    ]);
+    expect(twice("::1", "0:0::1")).toHaveLength(1);
+    expect(twice("10.0.0.1", "::ffff:a00:1")).toHaveLength(1);
+    expect(twice("10.0.0.1", "10.0.0.2")).toEqual([]);
+    expect(twice("2001:db8::1", "2001:db8::2")).toEqual([]);
+  });
+
+  test("addressKey: one key per host, whatever the spelling", () => {
+    const same = [
+      ["Web1.EXAMPLE.com.", "web1.example.com"],
+      ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
+      ["::ffff:10.0.0.1", "10.0.0.1"],
+      ["::FFFF:a00:1", "10.0.0.1"],
+      ["0:0:0:0:0:0:0:0", "::"],
+    ];
+    expect(same.map(([a]) => addressKey(a))).toEqual(same.map(([, key]) => key));
+    // An IPv4-compatible address (deprecated) or one of the NAT64 prefix is another address.
+    expect([addressKey("::10.0.0.1"), addressKey("64:ff9b::10.0.0.1")]).toEqual(["::a00:1", "64:ff9b::a00:1"]);
+  });
+
+  test("an IPv6 zone id is refused wherever an address goes", () => {
+    const raw = { ...base(), daemon: { bindAddress: "fe80::1%eth0", dns: ["fe80::53%2"] } };
+    raw.hosts[0] = { ...raw.hosts[0], address: "fe80::10%eth0", ipAddresses: ["fe80::11%25eth0"] };
+    const zone = (at: string, value: string, id: string) =>
+      `${at}: ${JSON.stringify(value)} has an IPv6 zone id (${id}), which neither a certificate SAN nor a tcp:// URL ` +
+      "(DOCKER_HOST, dockerd's hosts) can carry; use a global or unique-local address, or a DNS name";
+    expect(problems(raw)).toEqual([
+      zone("hosts[0] (web1).address", "fe80::10%eth0", "%eth0"),
+      zone("hosts[0] (web1).ipAddresses[0]", "fe80::11%25eth0", "%25eth0"),
+      zone("daemon.bindAddress", "fe80::1%eth0", "%eth0"),
+      zone("daemon.dns[0]", "fe80::53%2", "%2"),
+    ]);
   });
 
   test("duplicate client names", () => {
@@ -122,6 +164,38 @@ describe("parseConfig", () => {
     expect(problems(raw)).toEqual(["hosts[0] (web1).restartCommand: is required with init: custom"]);
   });
 
+  describe("restartCommand", () => {
+    const custom = (restartCommand: string) => {
+      const raw = base();
+      raw.hosts[0] = { ...raw.hosts[0], init: "custom", restartCommand };
+      return raw;
+    };
+
+    test.each([
+      "systemctl restart docker # the unit is called docker here",
+      `rc-service docker restart; echo 'restarted "docker"'`,
+      "pkill -HUP dockerd || { sleep 1; /etc/init.d/docker restart; }",
+      "if [ -x /etc/init.d/docker ]; then\n  /etc/init.d/docker restart\nfi",
+    ])("any sh is accepted, lines and trailing comments included: %s", (command) => {
+      expect(parseConfig(custom(command), readFile).hosts[0].restartCommand).toBe(command);
+    });
+
+    test("a syntax error is a config error naming the host, in sh's words", () => {
+      expect(problems(custom("service docker restart 'now"))).toEqual([
+        expect.stringMatching(/^hosts\[0\] \(web1\)\.restartCommand: is not valid sh: \S.*$/),
+      ]);
+      expect(problems(custom("if true; then service docker restart"))).toHaveLength(1);
+    });
+
+    test("an empty command and a NUL character are refused", () => {
+      for (const blank of ["", "  "])
+        expect(problems(custom(blank))).toEqual(["hosts[0] (web1).restartCommand: is empty: it would restart nothing"]);
+      expect(problems(custom("service docker restart\0rm -rf /"))).toEqual([
+        "hosts[0] (web1).restartCommand: contains a NUL character, which no command line can carry",
+      ]);
+    });
+  });
+
   test("ports out of range, for SSH and for the daemon", () => {
     const raw = { ...base(), daemon: { port: 0 } };
     raw.hosts[1].port = 70000;
@@ -131,6 +205,23 @@ describe("parseConfig", () => {
   test("leaf validity shorter than the renew-before window", () => {
     expect(problems({ ...base(), pki: { leafValidityHours: 500, renewBeforeHours: 720 } })).toEqual([
       "pki.leafValidityHours: 500 must be longer than pki.renewBeforeHours (720), or every run would reissue",
+    ]);
+  });
+
+  test("leaf validity as long as the CA's or longer: a certificate cannot outlive its issuer", () => {
+    const problem = (leaf: number, ca: number) =>
+      `pki.leafValidityHours: ${leaf} must be shorter than pki.caValidityHours (${ca}): a certificate cannot outlive its issuer`;
+    expect(problems({ ...base(), pki: { caValidityHours: 4000 } })).toEqual([problem(8760, 4000)]);
+    expect(problems({ ...base(), pki: { caValidityHours: 8760 } })).toEqual([problem(8760, 8760)]);
+    expect(problems({ ...base(), pki: { caValidityHours: 8761 } })).toEqual([]);
+  });
+
+  test("a user name longer than Linux allows", () => {
+    const raw = base();
+    raw.hosts[0].user = "a".repeat(32);
+    raw.hosts[1].user = "b".repeat(33);
+    expect(problems(raw)).toEqual([
+      `hosts[1] (web2).user: "${"b".repeat(33)}" is longer than 32 characters, the limit of Linux user names`,
     ]);
   });
 
@@ -157,6 +248,50 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("a managed key in extra is refused in any spelling dockerd reads as it", () => {
+    const raw = { ...base(), daemon: { extra: { TLSVerify: false, "live-restore": false } } };
+    raw.hosts[1].daemon = { extra: { Hosts: ["tcp://0.0.0.0:2375"], "tlsverify ": false, "log-driver": "journald" } };
+    const managed = "(a listener without TLS, or other TLS files, would defeat it); remove it";
+    expect(problems(raw)).toEqual([
+      `hosts[1] (web2).daemon.extra.Hosts: is managed by this program as "hosts" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+      `hosts[1] (web2).daemon.extra["tlsverify "]: is managed by this program as "tlsverify" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+      `daemon.extra.TLSVerify: is managed by this program as "tlsverify" (dockerd matches daemon.json keys regardless of case) ${managed}`,
+    ]);
+  });
+
+  test("extra keys that typed settings write: held to the setting's rules, in its spelling only", () => {
+    const raw = { ...base(), daemon: { extra: { "log-level": "verbose", dns: ["not-an-ip"], debug: "yes", "Registry-Mirrors": [] } } };
+    raw.hosts[0].daemon = { extra: { "live-restore": 1, "registry-mirrors": ["mirror.example"], "insecure-registries": [""] } };
+    expect(problems(raw)).toEqual([
+      "hosts[0] (web1).daemon.extra.live-restore: 1 is a number, not a boolean (true or false)",
+      'hosts[0] (web1).daemon.extra.registry-mirrors[0]: "mirror.example" is not a URL',
+      expect.stringMatching(/^hosts\[0\] \(web1\)\.daemon\.extra\.insecure-registries\[0\]: /),
+      'daemon.extra.log-level: "verbose" is not a log level (debug, info, warn, error, fatal)',
+      'daemon.extra.dns[0]: "not-an-ip" is not an IP address',
+      'daemon.extra.debug: "yes" is a string, not a boolean (true or false)',
+      'daemon.extra.Registry-Mirrors: is read by dockerd as "registry-mirrors" (dockerd matches daemon.json keys regardless of case); set daemon.registryMirrors instead',
+    ]);
+    const good = { ...base(), daemon: { extra: { "log-level": "warn", dns: ["10.0.0.53"] } } };
+    expect(parseConfig(good, readFile).hosts[1].daemon.extra).toEqual({ "log-level": "warn", dns: ["10.0.0.53"] });
+  });
+
+  test("a typed setting and its extra twin for one host: an error naming both, wherever each is set", () => {
+    const raw = { ...base(), daemon: { logLevel: "warn", extra: { "log-level": "debug", debug: true } } };
+    raw.hosts[0].daemon = { debug: false, extra: { dns: ["10.0.0.53"] } };
+    raw.hosts[1].daemon = { dns: ["10.0.0.54"], extra: { "log-level": "error" } };
+    expect(problems(raw)).toEqual([
+      "daemon.extra.log-level: is what daemon.logLevel writes, and daemon.logLevel is set too; set daemon.logLevel only",
+      "daemon.extra.debug: is what daemon.debug writes, and hosts[0] (web1).daemon.debug is set too; set daemon.debug only",
+      "hosts[1] (web2).daemon.extra.log-level: is what daemon.logLevel writes, and daemon.logLevel is set too; set daemon.logLevel only",
+    ]);
+  });
+
+  test("insecure registries in extra are warned about like the typed setting", () => {
+    const raw = base();
+    raw.hosts[1].daemon = { extra: { "insecure-registries": ["registry.lan:5000"] } };
+    expect(parseConfig(raw, readFile).warnings).toEqual(["host web2: insecure-registries registry.lan:5000 are reached without TLS"]);
+  });
+
   test("unknown keys, bad names, bad SANs and log levels are reported together", () => {
     const raw = {
       ...base(),
@@ -180,6 +315,38 @@ describe("parseConfig", () => {
     ]);
   });
 
+  test("a value of the wrong type is named with its type, a missing key is required", () => {
+    const raw: Raw = {
+      ...base(),
+      pki: { caValidityHours: "87600" },
+      daemon: { extra: ["debug"], dns: null },
+      hosts: [
+        { name: "web1", address: "10.0.0.1", port: "22", sudo: "yes", dnsNames: "a.example", daemon: "debug" },
+        { address: "10.0.0.2" },
+        "web3" as unknown as Record<string, unknown>,
+      ],
+    };
+    expect(problems(raw)).toEqual([
+      'hosts[0] (web1).dnsNames: "a.example" is a string, not a list',
+      'hosts[0] (web1).port: "22" is a string, not a number',
+      'hosts[0] (web1).sudo: "yes" is a string, not a boolean (true or false)',
+      'hosts[0] (web1).daemon: "debug" is a string, not an object',
+      "hosts[1].name: is required",
+      'hosts[2]: "web3" is a string, not an object',
+      'pki.caValidityHours: "87600" is a string, not a number',
+      "daemon.dns: is null, not a list",
+      "daemon.extra: is a list, not an object",
+    ]);
+  });
+
+  test("a host named unlike a name is quoted in the path, so that it cannot pass for more of it", () => {
+    const raw = base();
+    raw.hosts[0].name = "web1).address: ok\nhosts[9] (x";
+    expect(problems(raw)).toEqual([
+      'hosts[0] ("web1).address: ok\\nhosts[9] (x").name: "web1).address: ok\\nhosts[9] (x" is not a valid host name (lowercase letters, digits and inner hyphens, at most 63)',
+    ]);
+  });
+
   test("no hosts at all", () => {
     expect(problems({ ...base(), hosts: [] })).toEqual(["hosts: at least one host is needed"]);
   });
@@ -198,7 +365,7 @@ describe("parseConfig", () => {
       // `ssh-keygen -H` form of web2.example.com with salt "salt-salt-salt-salt-"
       `|1|c2FsdC1zYWx0LXNhbHQtc2FsdC0=|${require("crypto").createHmac("sha1", "salt-salt-salt-salt-").update("web2.example.com").digest("base64")} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed`,
     ].join("\n");
-    const c = parseConfig({ ...base(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
+    const c = parseConfig({ ...unpinned(), sshKnownHostsPath: "/keys/known_hosts" }, readFile);
     expect(c.hosts.map((h) => h.hostKey)).toEqual([
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlain",
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHashed",
@@ -208,9 +375,63 @@ describe("parseConfig", () => {
 
   test("a host missing from the known_hosts file is an error, not an unpinned host", () => {
     files["/keys/kh2"] = "10.9.9.9 ssh-ed25519 AAAA\n";
-    expect(problems({ ...base(), sshKnownHostsPath: "/keys/kh2" })).toEqual([
+    expect(problems({ ...unpinned(), sshKnownHostsPath: "/keys/kh2" })).toEqual([
       'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh2"',
       'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh2"',
+    ]);
+  });
+});
+
+describe("pinned SSH host keys", () => {
+  const hint = (address: string) => `ssh-keyscan -t ed25519 -p 22 ${address} | cut -d' ' -f2-`;
+  const MISSING = (at: string, address: string) =>
+    `${at}.hostKey: no pinned SSH host key; pin it as hostKey: ${hint(address)} ` +
+    "(or list the host in the file named by sshKnownHostsPath; to connect without checking, set insecureSkipHostKeyCheck: true)";
+  const WARNING = (name: string, address: string) =>
+    `host ${name}: its SSH host key is not checked (insecureSkipHostKeyCheck), so whoever answers at ${address} gets the session; ` +
+    `pin it as hostKey: ${hint(address)}`;
+
+  test("a host with neither hostKey nor sshKnownHostsPath is an error, reported with the other problems", () => {
+    const raw = unpinned();
+    raw.hosts[0] = { ...raw.hosts[0], hostKey: PIN, port: 0 };
+    expect(problems(raw)).toEqual(["hosts[0] (web1).port: 0 is out of range (1-65535)", MISSING("hosts[1] (web2)", "web2.example.com")]);
+    expect(problems(unpinned())).toEqual([MISSING("hosts[0] (web1)", "10.0.0.1"), MISSING("hosts[1] (web2)", "web2.example.com")]);
+  });
+
+  test("the stack's insecureSkipHostKeyCheck lets unpinned hosts through, each with a warning", () => {
+    const raw = { ...unpinned(), insecureSkipHostKeyCheck: true };
+    raw.hosts[0].hostKey = PIN;
+    const c = parseConfig(raw, readFile);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([PIN, undefined]);
+    expect(c.warnings).toEqual([WARNING("web2", "web2.example.com")]);
+    expect(parseConfig(base(), readFile).warnings).toEqual([]);
+    expect(problems({ ...base(), insecureSkipHostKeyCheck: "yes" })).toEqual([
+      'insecureSkipHostKeyCheck: "yes" is a string, not a boolean (true or false)',
+    ]);
+  });
+
+  test("a host's own insecureSkipHostKeyCheck wins over the stack's, and is not looked up in known_hosts", () => {
+    const raw = unpinned();
+    raw.hosts[0].insecureSkipHostKeyCheck = true;
+    expect(problems(raw)).toEqual([MISSING("hosts[1] (web2)", "web2.example.com")]);
+    raw.hosts[1].insecureSkipHostKeyCheck = false;
+    expect(problems({ ...raw, insecureSkipHostKeyCheck: true })).toEqual([MISSING("hosts[1] (web2)", "web2.example.com")]);
+    files["/keys/kh-web2"] = `web2.example.com ${PIN}\n`;
+    const c = parseConfig({ ...raw, sshKnownHostsPath: "/keys/kh-web2" }, readFile);
+    expect(c.hosts.map((h) => h.hostKey)).toEqual([undefined, PIN]);
+    expect(c.warnings).toEqual([WARNING("web1", "10.0.0.1")]);
+  });
+
+  test("a host pinned and opted out at once is an error; a known_hosts file without the host stays one", () => {
+    const raw = base();
+    raw.hosts[1].insecureSkipHostKeyCheck = true;
+    expect(problems(raw)).toEqual([
+      "hosts[1] (web2).insecureSkipHostKeyCheck: is true, but the host has a pinned hostKey; remove one of them",
+    ]);
+    files["/keys/kh-empty"] = "";
+    expect(problems({ ...unpinned(), sshKnownHostsPath: "/keys/kh-empty", insecureSkipHostKeyCheck: true })).toEqual([
+      'hosts[0] (web1).hostKey: no key for 10.0.0.1 in sshKnownHostsPath "/keys/kh-empty"',
+      'hosts[1] (web2).hostKey: no key for web2.example.com in sshKnownHostsPath "/keys/kh-empty"',
     ]);
   });
 });
@@ -232,7 +453,7 @@ describe("host key types", () => {
   };
   const withKnownHosts = (lines: string[]) => {
     files["/keys/kh-types"] = lines.join("\n") + "\n";
-    return { ...base(), sshKnownHostsPath: "/keys/kh-types" };
+    return { ...unpinned(), sshKnownHostsPath: "/keys/kh-types" };
   };
 
   test("known_hosts: ed25519 wins over an earlier RSA line and an ECDSA line", () => {

@@ -5,20 +5,28 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DAEMON_DEFAULTS, PKI_DEFAULTS, parseConfig } from "../../config";
+import { DAEMON_DEFAULTS, PKI_DEFAULTS, STACK_DEFAULTS } from "../../config";
+import { testHost } from "../support/config";
 
 const ROOT = path.join(__dirname, "..", "..");
-const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 
 // What a stack that sets nothing else gets: the defaults as parseConfig applies them.
-const minimal = parseConfig({ hosts: [{ name: "web1", address: "10.0.0.1" }], sshPrivateKeyPath: "/id" }, () => KEY);
-const HOST_DEFAULTS = {
-  user: minimal.hosts[0].user,
-  port: minimal.hosts[0].port,
-  init: minimal.hosts[0].init,
-  takeOver: minimal.hosts[0].takeOver,
-};
-const HOST_KEYS = ["name", "address", "dnsNames", "ipAddresses", "user", "port", "sudo", "hostKey", "init", "takeOver", "daemon"];
+const minimal = testHost();
+const HOST_DEFAULTS = { user: minimal.user, port: minimal.port, init: minimal.init, takeOver: minimal.takeOver };
+const HOST_KEYS = [
+  "name",
+  "address",
+  "dnsNames",
+  "ipAddresses",
+  "user",
+  "port",
+  "sudo",
+  "hostKey",
+  "insecureSkipHostKeyCheck",
+  "init",
+  "takeOver",
+  "daemon",
+];
 
 /** The block of a top-level key under `config:` in Pulumi.yaml, its folded lines joined. */
 function pulumiYamlEntry(key: string): string {
@@ -74,6 +82,11 @@ describe.each([
     const key = file === "README.md" ? "hosts[]" : "hosts";
     expect(misses(section(key), HOST_DEFAULTS, HOST_KEYS)).toEqual([]);
   });
+});
+
+test.each(Object.entries(STACK_DEFAULTS))("Pulumi.yaml and README.md state the default of %s", (key, value) => {
+  expect(pulumiYamlEntry(key)).toMatch(new RegExp(`(^| )default: ${escape(String(value))}( |$)`));
+  expect(readmeRow(key).split("|")[2].trim()).toBe(String(value));
 });
 
 test("the check itself: a wrong or missing default is caught", () => {

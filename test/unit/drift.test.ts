@@ -14,7 +14,7 @@ import * as tls from "tls";
 import type * as pulumi from "@pulumi/pulumi";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { Server as SshServer, utils as sshUtils } from "ssh2";
-import { DAEMON_DEFAULTS, parseConfig } from "../../config";
+import { DAEMON_DEFAULTS } from "../../config";
 import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
 import { renderInspectScript, renderManifest } from "../../render/scripts";
 import { expectedFiles, expectedState, managedPaths } from "./auditFixtures";
@@ -22,6 +22,7 @@ import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten } from 
 import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
 import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
+import { testHost } from "../support/config";
 import { selfSigned } from "../support/openssl";
 
 // The provider as the engine calls it: with whatever the state holds (these tests build it loosely).
@@ -30,9 +31,7 @@ const provider = auditProvider as unknown as Required<pulumi.dynamic.ResourcePro
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-drift-unit-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
-const host = (over: Record<string, unknown> = {}) =>
-  parseConfig({ hosts: [{ name: "web1", address: "192.0.2.10", ...over }], sshPrivateKeyPath: "/id" }, () => SSH_KEY).hosts[0];
+const host = testHost;
 
 const FILES = (init: "systemd" | "sysv") =>
   managedPaths(init).map((p) => ({

@@ -27,7 +27,8 @@ const resources: Recorded[] = [];
 const AUDIT_STATE = HOST_AUDIT_STATE_TYPE;
 const HOSTS = [
   { name: "sbx1", address: "10.203.0.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
-  { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv", port: 2222 },
+  // Unpinned on purpose (its own opt-out): the connection of a host without a pinned key.
+  { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv", insecureSkipHostKeyCheck: true, port: 2222 },
 ];
 
 const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));

@@ -1,15 +1,14 @@
 /** A host's plan (host/plan.ts): what the program decides about a host from its config alone, and the audit's view of it. */
-import { RESTART_WAIT_SECONDS, parseConfig } from "../../config";
+import { RESTART_WAIT_SECONDS } from "../../config";
 import { fileDigests, localTlsAddress, planHost, renderHostFiles } from "../../host/plan";
 import { plannedState } from "../../components/hostAudit";
 import { PLAN_CONTEXT, expectedFiles, managedPaths } from "./auditFixtures";
 import { ProbeResult, renderManifest, sha256 } from "../../render/scripts";
 import { scriptTarget } from "../support/targets";
+import { testHost } from "../support/config";
 
-const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ5dHN0dWZmZm9ydGVzdGluZ29ubHkxMjM0NTY3";
-const host = (over: Record<string, unknown> = {}) =>
-  parseConfig({ hosts: [{ name: "web1", address: "192.0.2.10", ...over }], sshPrivateKeyPath: "/id" }, () => SSH_KEY).hosts[0];
+const host = testHost;
 
 const INPUTS = {
   probe: { daemonJson: '{"log-driver":"journald"}', execStart: ["/usr/bin/dockerd", "-H", "fd://"] } as ProbeResult,

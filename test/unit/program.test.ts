@@ -60,7 +60,8 @@ function setConfig(hosts: unknown[], clients: unknown[] = [{ name: "ci" }, { nam
 
 const HOSTS = [
   { name: "sbx1", address: "10.203.0.11", dnsNames: ["sbx1.sandbox.internal"], hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
-  { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv" },
+  // Unpinned on purpose (its own opt-out): the connection of a host without a pinned key.
+  { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv", insecureSkipHostKeyCheck: true },
 ];
 
 /** Resolves an Output (or plain value) in the mock runtime. */

@@ -27,7 +27,10 @@ const COMPILE_TIMEOUT = 60_000;
 function runProgram(config: Record<string, unknown>): unknown {
   pulumi.runtime.setAllConfig(
     {
-      ...Object.fromEntries(Object.entries(config).map(([k, v]) => [`docker-tls:${k}`, JSON.stringify(v)])),
+      // As the engine gives them: objects as JSON, scalars (booleans too) as their text.
+      ...Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [`docker-tls:${k}`, typeof v === "object" ? JSON.stringify(v) : String(v)]),
+      ),
       "docker-tls:sshPrivateKey": SSH_KEY,
     },
     ["docker-tls:sshPrivateKey"],
@@ -68,6 +71,8 @@ test(
       ],
       clients: [{ name: "ci" }, { name: "docker-tls-check" }],
       pki: { algorithm: "DSA" },
+      // Read from its config string: the unpinned hosts are not among the problems.
+      insecureSkipHostKeyCheck: true,
     });
     // The Node SDK's run loop logs a RunError as `err.message` alone (cmd/run/run.js); any other
     // error as "Running program … failed with an unhandled exception" and util.inspect(err), which
@@ -86,6 +91,20 @@ test(
     );
     expect((error as { problems: string[] }).problems).toHaveLength(4);
     expect(registered).toEqual([]);
+  },
+  COMPILE_TIMEOUT,
+);
+
+test(
+  "an unpinned host stops the program before any resource; insecureSkipHostKeyCheck is read from its config string",
+  () => {
+    const hosts = [{ name: "web1", address: "10.0.0.1" }];
+    const unpinned = runProgram({ hosts });
+    expect((unpinned as Error).message).toContain("hosts[0] (web1).hostKey: no pinned SSH host key; pin it as hostKey: ssh-keyscan");
+    expect(registered).toEqual([]);
+    const notBoolean = runProgram({ hosts, insecureSkipHostKeyCheck: "yes" });
+    expect((notBoolean as Error).message).toContain('insecureSkipHostKeyCheck: "yes" is a string, not a boolean (true or false)');
+    expect((runProgram({ hosts, insecureSkipHostKeyCheck: false }) as Error).message).toBe((unpinned as Error).message);
   },
   COMPILE_TIMEOUT,
 );
