@@ -3,7 +3,8 @@
  * API with a file:// backend in a temp dir, two sandbox hosts (sbx1 with systemd as root, sbx2
  * without, through sudo).
  *
- * Stack `own-a` manages both hosts. In order: a second stack aimed at sbx1 is refused, naming the
+ * First, a stack without host key pins is refused (and warned about once it opts out). Then stack
+ * `own-a` manages both hosts. In order: a second stack aimed at sbx1 is refused, naming the
  * owner, and sbx1 is untouched; renaming the entry sbx2 (same address) keeps the host secured and
  * its original files; the state folder deleted by hand on sbx1 is seen as drift and healed by
  * `up --refresh`; an SSH connection cut during an apply leaves the host secured and a rerun
@@ -82,6 +83,32 @@ afterAll(async () => {
     await sandbox.down();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test("0. a host without a pinned SSH key is a config error, before any host is touched; the opt-out warns on every run", async () => {
+  const before = await hostState(hosts[0]);
+  const c = await LocalWorkspace.createStack({ stackName: "own-c", workDir: work }, { envVars: env });
+  try {
+    await c.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
+    await setHosts(c, [sbx1()]);
+    const error = await c.up({ color: "never" }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(error).toContain("hosts[0] (sbx1).hostKey: no pinned SSH host key");
+    expect(error).toContain(`ssh-keyscan -t ed25519 -p 22 ${hosts[0].address}`);
+    expect(await hostState(hosts[0])).toBe(before);
+
+    await c.setConfig("docker-tls:insecureSkipHostKeyCheck", { value: "true" });
+    for (let run = 0; run < 2; run++) {
+      const preview = await c.preview({ color: "never" });
+      expect(preview.stdout).toContain("host sbx1: its SSH host key is not checked (insecureSkipHostKeyCheck)");
+    }
+  } finally {
+    await c.destroy({ color: "never" });
+    await c.workspace.removeStack("own-c");
+  }
+  expect(await hostState(hosts[0])).toBe(before);
 });
 
 test("1. up: each host records its owner, PROJECT/STACK/ENTRY", async () => {
