@@ -66,6 +66,43 @@ function tlsKeys(): Record<string, unknown> {
   };
 }
 
+/**
+ * daemon.json keys that a running dockerd applies on SIGHUP (moby's daemon/reload.go), both in the
+ * 20.10 series Debian ships and in current releases. A change to these alone is reloaded, not
+ * restarted (render/sh/apply.sh); every other key (listeners, TLS, log-level, dns, …) needs a
+ * restart, and dockerd ignores it on a reload.
+ */
+export const RELOADABLE_DAEMON_KEYS = [
+  "debug",
+  "labels",
+  "live-restore",
+  "max-concurrent-downloads",
+  "max-concurrent-uploads",
+  "max-download-attempts",
+  "shutdown-timeout",
+  "insecure-registries",
+  "registry-mirrors",
+] as const;
+
+/**
+ * What of a daemon.json's text a reload cannot apply: the file without RELOADABLE_DAEMON_KEYS, in a
+ * canonical form. Two versions with the same restart part differ only in what a reload applies.
+ * A file that does not parse is its own restart part (so any change to it restarts).
+ */
+export function daemonJsonRestartPart(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return text;
+  const kept = Object.entries(parsed as Record<string, unknown>)
+    .filter(([k]) => !(RELOADABLE_DAEMON_KEYS as readonly string[]).includes(k.trim().toLowerCase()))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return JSON.stringify(Object.fromEntries(kept));
+}
+
 /** Keys of daemon.json that the DOCKER_OPTS style moves to flags (dockerd refuses both at once). */
 const FLAG_KEYS = ["hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey"];
 

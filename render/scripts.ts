@@ -24,6 +24,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { InitKind } from "../config";
+import { DAEMON_JSON_PATH, daemonJsonRestartPart } from "./daemon";
 
 /**
  * The program's state folder on hosts. Exported in a list, not as `export const`: the audit's
@@ -97,11 +98,20 @@ export function renderUploadPayload(files: HostFile[]): string {
 }
 
 /**
- * stdin of the apply step: `sha256 mode path` per file, then `end`, so that the script can tell a
- * list cut short by a dropped connection from a whole one. Holds no secret.
+ * The part of a file's content whose change needs a restart, as a SHA-256: for daemon.json its keys
+ * but those dockerd reloads on SIGHUP (render/daemon.ts), for any other file all of it.
+ */
+export function restartDigest(f: HostFile): string {
+  return sha256(f.path === DAEMON_JSON_PATH ? daemonJsonRestartPart(f.content) : f.content);
+}
+
+/**
+ * stdin of the apply step: `sha256 mode path restart-digest` per file (restartDigest: when only
+ * the sha256 changes, a reload is enough), then `end`, so that the script can tell a list cut short
+ * by a dropped connection from a whole one. Holds no secret.
  */
 export function renderManifest(files: HostFile[]): string {
-  return files.map((f) => `${sha256(f.content)} ${f.mode.replace(/^0(?=\d{3}$)/, "")} ${f.path}\n`).join("") + "end\n";
+  return files.map((f) => `${sha256(f.content)} ${f.mode.replace(/^0(?=\d{3}$)/, "")} ${f.path} ${restartDigest(f)}\n`).join("") + "end\n";
 }
 
 /**

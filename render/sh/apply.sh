@@ -1,7 +1,10 @@
 # shellcheck shell=sh
-# Step apply: installs the staged files listed on stdin (`sha256 mode path` lines, then `end`),
-# then restarts dockerd only if a file's content, mode or owner differs from the live one, and
-# waits until it listens with TLS. It saves the host's original files for destroy the first time
+# Step apply: installs the staged files listed on stdin (`sha256 mode path restart-digest` lines,
+# then `end`), then restarts dockerd only if a file's content, mode or owner differs from the live
+# one, and waits until it serves TLS. When the only change is to daemon.json settings that dockerd
+# applies on SIGHUP (the restart digest, the file without them, is the one installed before), it
+# reloads dockerd instead, keeping the same process and its containers, and restarts only if the
+# reload does not hold. It saves the host's original files for destroy the first time
 # it sees each path. If dockerd does not come back, the previous files are put back, dockerd is
 # restarted on them, and the script fails with the host's name and the end of the daemon's log:
 # the daemon is never left down.
@@ -18,10 +21,17 @@ sed -i '$d' "$manifest.new"
 trap '' PIPE HUP
 
 changed=""
-while read -r sum mode path; do
+reloadable=yes
+while read -r sum mode path rkey; do
   if [ ! -f "$path" ] || [ "$(sha256_of "$path")" != "$sum" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
     [ -f "$STATE/next/$sum" ] || fail "the staged copy of $path is missing; run pulumi up --refresh (its audit stages and installs the files again)"
     changed="$changed $path"
+    # Reloadable: the live file is the one installed last time, only its content changes, and the
+    # part of it that needs a restart stays the same.
+    before=$(awk -v p="$path" '$3 == p { print $1 ":" $2 ":" $4 }' "$manifest" 2>/dev/null || true)
+    if [ ! -f "$path" ] || [ "$before" != "$(sha256_of "$path"):$mode:$rkey" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
+      reloadable=""
+    fi
   fi
 done < "$manifest.new"
 mv -f "$manifest.new" "$manifest"
@@ -30,7 +40,7 @@ claim
 # The host's originals, once per path, for destroy (the upload step saved $ETC_DOCKER's mode). A
 # live file that already is the planned one was installed by this program before its state folder
 # was lost: what was there before is unknown, and destroy leaves that file as it is.
-while read -r sum mode path; do
+while read -r sum _ path _; do
   [ -e "$STATE/backup/files$path" ] || [ -e "$STATE/backup/absent$path" ] || [ -e "$STATE/backup/lost$path" ] || {
     if [ -f "$path" ] && [ "$(sha256_of "$path")" = "$sum" ]; then
       mkdir -p "$STATE/backup/lost$(dirname "$path")" && : > "$STATE/backup/lost$path"
@@ -56,11 +66,22 @@ fi
 
 rm -rf "$STATE/prev"
 mkdir -p "$STATE/prev"
-while read -r sum mode path; do save_to "$STATE/prev" "$path"; done < "$manifest"
+while read -r _ _ path _; do save_to "$STATE/prev" "$path"; done < "$manifest"
+# Whatever stops this run from here on, the next one restarts dockerd on the files in place.
+[ -e "$STATE/restart-pending" ] && reloadable=""
 : > "$STATE/restart-pending"
-while read -r sum mode path; do
+while read -r sum mode path _; do
   case "$changed " in *" $path "*) install_file "$STATE/next/$sum" "$path" "$mode" ;; esac
 done < "$manifest"
+
+if [ -n "$changed" ] && [ -n "$reloadable" ] && daemon_alive && listening && serves_our_cert; then
+  running=$(daemon_pid)
+  say "changed:$changed (settings dockerd applies on SIGHUP); reloading dockerd"
+  if reload_daemon && stays_up && [ "$(daemon_pid)" = "$running" ]; then
+    done_ok "dockerd reloaded (same process, $running); serving its certificate with TLS on port $PORT"
+  fi
+  say "the reload did not hold; restarting dockerd instead"
+fi
 say "changed:${changed:- nothing (dockerd was down, or a restart was pending)}; restarting dockerd"
 # A failed restart (systemctl reports it at once) needs no waiting; the sysv script may not report.
 if restart_daemon && wait_daemon tls && stays_up; then

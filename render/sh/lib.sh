@@ -99,6 +99,13 @@ stays_up() {
   sleep "$SETTLE"
   daemon_alive && [ "$(daemon_pid)" = "$first" ] && listening && serves_our_cert
 }
+# Asks the running dockerd to read daemon.json again (SIGHUP: the stock unit's ExecReload).
+reload_daemon() {
+  case "$INIT" in
+    systemd) systemctl reload docker.service ;;
+    *) pid=$(daemon_pid); [ -n "$pid" ] && kill -HUP "$pid" ;;
+  esac
+}
 # Waits, bounded, until dockerd runs and (when $1 is "tls") serves our certificate on the TLS port.
 wait_daemon() {
   i=0

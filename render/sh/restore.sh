@@ -11,7 +11,7 @@ if ! owned_by_me; then
 fi
 differs=""
 if [ -f "$STATE/manifest" ]; then
-  while read -r sum _ path; do
+  while read -r sum _ path _; do
     if [ -f "$path" ] && [ "$(sha256_of "$path")" != "$sum" ]; then differs="$differs $path"; fi
   done < "$STATE/manifest"
 fi

@@ -357,6 +357,24 @@ test("7. log-level for one host restarts that host only", async () => {
   expect((await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim()).toBe(survivorPid);
 });
 
+test("7b. a registry mirror on both hosts: dockerd reloads (same process, no restart), and docker info over TLS shows it", async () => {
+  const starts = await allStarts(hosts);
+  const pids = await Promise.all(hosts.map(dockerdIdentity));
+  const mirror = { registryMirrors: ["https://mirror.example.internal"] };
+  await configure({ clients: ["ci", "bob"], hosts: { sbx1: { daemon: { logLevel: "debug", ...mirror } }, sbx2: { daemon: mirror } } });
+  const run = await up();
+  expect(run.result.summary.result).toBe("succeeded");
+  expect(run.log).toContain("(settings dockerd applies on SIGHUP); reloading dockerd");
+  expect(run.log).not.toContain("the reload did not hold");
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 0 });
+  expect(await Promise.all(hosts.map(dockerdIdentity))).toEqual(pids);
+  const bundle = await bundleFor("ci");
+  for (const h of hosts) {
+    const info = await dockerCli(h, bundle, ["info", "--format", "{{json .RegistryConfig.Mirrors}}"]);
+    expect({ host: h.name, ...info }).toEqual({ host: h.name, code: 0, out: '["https://mirror.example.internal/"]\n' });
+  }
+});
+
 test("8. a changed SAN reissues that host's server certificate only", async () => {
   const before = await outputs();
   const starts = await allStarts(hosts);

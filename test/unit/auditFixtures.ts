@@ -15,13 +15,13 @@ export const PLAN_CONTEXT: PlanContext = {
   settleSeconds: RESTART_SETTLE_SECONDS,
 };
 
-/** The entries of a DockerHost manifest (`sha256 mode path` lines), read back: for tests that build a manifest. */
+/** The entries of a DockerHost manifest (`sha256 mode path restart-digest` lines), read back: for tests that build a manifest. */
 export function manifestDigests(manifest: string): FileDigest[] {
   const files: FileDigest[] = [];
   for (const line of manifest.split("\n")) {
-    const [sha256, mode, ...rest] = line.trim().split(/\s+/);
-    if (!sha256 || !mode || rest.length === 0) continue;
-    files.push({ path: rest.join(" "), mode, owner: OWNER, sha256 });
+    const [sha256, mode, path] = line.trim().split(/\s+/);
+    if (!sha256 || !mode || !path) continue;
+    files.push({ path, mode, owner: OWNER, sha256 });
   }
   return files;
 }

@@ -52,7 +52,7 @@ describe("what an audit expects", () => {
   test("the files of DockerHost's manifest, owned by root; dockerd with TLS on its port; the certificate served", () => {
     const manifest = renderManifest(FILES("sysv"));
     expect(expectedFiles(manifest)["/etc/docker/server-key.pem"]).toEqual({
-      sha256: manifest.match(/^(\S+) 400 \/etc\/docker\/server-key\.pem$/m)?.[1],
+      sha256: manifest.match(/^(\S+) 400 \/etc\/docker\/server-key\.pem \S+$/m)?.[1],
       mode: "400",
       owner: "root:root",
     });

@@ -125,7 +125,7 @@ test("what is wanted comes from DockerHost and the server certificate; healing i
     expect(audit.init).toBe(h.init ?? "systemd");
     // Each managed file is an input of its own, with the manifest's hash and mode.
     for (const p of managedPaths((h.init ?? "systemd") as "systemd" | "sysv")) {
-      const line = manifest.split("\n").find((l) => l.endsWith(` ${p}`));
+      const line = manifest.split("\n").find((l) => l.split(" ")[2] === p);
       expect(line).toBeDefined();
       const [sha256, mode] = line!.split(" ");
       expect(audit[p]).toEqual({ sha256, mode, owner: "root:root" });

@@ -172,10 +172,10 @@ test("client certificates: client_auth only, CN is the client's name, signed by 
 
 test("the daemons trust the issuers of every current client and of the checker", async () => {
   const manifest = byName("host-sbx1-apply").inputs.stdin as string;
-  expect(manifest).toMatch(/^[0-9a-f]{64} 444 \/etc\/docker\/ca\.pem$/m);
-  expect(manifest).toMatch(/^[0-9a-f]{64} 400 \/etc\/docker\/server-key\.pem$/m);
-  expect(manifest).toMatch(/^[0-9a-f]{64} 644 \/etc\/systemd\/system\/docker\.service\.d\/docker-tls\.conf$/m);
-  expect(byName("host-sbx2-apply").inputs.stdin).toMatch(/ 644 \/etc\/default\/docker$/m);
+  expect(manifest).toMatch(/^[0-9a-f]{64} 444 \/etc\/docker\/ca\.pem [0-9a-f]{64}$/m);
+  expect(manifest).toMatch(/^[0-9a-f]{64} 400 \/etc\/docker\/server-key\.pem [0-9a-f]{64}$/m);
+  expect(manifest).toMatch(/^[0-9a-f]{64} 644 \/etc\/systemd\/system\/docker\.service\.d\/docker-tls\.conf [0-9a-f]{64}$/m);
+  expect(byName("host-sbx2-apply").inputs.stdin).toMatch(/ 644 \/etc\/default\/docker [0-9a-f]{64}$/m);
   const stdin = byName("host-sbx1-upload").inputs.stdin;
   expect(isSecretInput(stdin)).toBe(true);
   const payload = Buffer.concat(

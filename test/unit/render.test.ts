@@ -1,6 +1,6 @@
 import { execFileSync } from "child_process";
 import { DAEMON_DEFAULTS, DaemonSettings, INIT_KINDS } from "../../config";
-import { dockerOptsFlags, renderDaemonJson, renderDefaultDocker, renderSystemdDropIn } from "../../render/daemon";
+import { daemonJsonRestartPart, dockerOptsFlags, renderDaemonJson, renderDefaultDocker, renderSystemdDropIn } from "../../render/daemon";
 import {
   parseOriginalDaemonJson,
   parseProbe,
@@ -14,6 +14,7 @@ import {
   renderUploadScript,
   sha256,
   shellQuote,
+  restartDigest,
 } from "../../render/scripts";
 import { scriptTarget } from "../support/targets";
 
@@ -153,10 +154,27 @@ describe("payload and manifest", () => {
     expect(Math.max(...p.split("\n").map((l) => l.length))).toBe(76);
     expect(p).not.toContain("KEY\n");
   });
-  test("manifest: hash, mode and path only, then `end`", () => {
+  test("manifest: hash, mode, path and restart digest, then `end`", () => {
     expect(renderManifest(files)).toBe(
-      `${sha256("KEY\n")} 400 /etc/docker/server-key.pem\n${sha256("x".repeat(200))} 644 /etc/docker/daemon.json\nend\n`,
+      `${sha256("KEY\n")} 400 /etc/docker/server-key.pem ${sha256("KEY\n")}\n` +
+        `${sha256("x".repeat(200))} 644 /etc/docker/daemon.json ${sha256("x".repeat(200))}\nend\n`,
     );
+  });
+
+  test("restart digest: daemon.json without the keys dockerd reloads on SIGHUP; other files whole", () => {
+    const json = (o: object) => ({ path: "/etc/docker/daemon.json", mode: "0644", content: JSON.stringify(o) });
+    const base = { hosts: ["tcp://0.0.0.0:2376"], "log-level": "info", debug: false, "registry-mirrors": [] as string[] };
+    // A mirror or debug changes the content, not the restart digest: a reload is enough.
+    expect(restartDigest(json({ ...base, "registry-mirrors": ["https://m.example"], debug: true }))).toBe(restartDigest(json(base)));
+    // log-level and the listeners are not reloaded by dockerd.
+    expect(restartDigest(json({ ...base, "log-level": "warn" }))).not.toBe(restartDigest(json(base)));
+    expect(restartDigest(json({ ...base, hosts: [] }))).not.toBe(restartDigest(json(base)));
+    // Key order does not matter; any change to another file does.
+    const reordered = Object.fromEntries(Object.entries(base).reverse());
+    expect(restartDigest(json(reordered))).toBe(restartDigest(json(base)));
+    const ca = { path: "/etc/docker/ca.pem", mode: "0444", content: "A" };
+    expect(restartDigest(ca)).toBe(sha256("A"));
+    expect(daemonJsonRestartPart("not json")).toBe("not json");
   });
 });
 
