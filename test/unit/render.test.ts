@@ -114,6 +114,28 @@ describe("systemd drop-in", () => {
       "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.\n[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n",
     );
   });
+  test("drops --config-file in both forms, so dockerd reads /etc/docker/daemon.json", () => {
+    const execStart = (argv: string[]) => renderSystemdDropIn(argv).split("\n")[3];
+    expect(
+      execStart([
+        "/usr/bin/dockerd",
+        "--config-file=/srv/docker/daemon.json",
+        "-H",
+        "fd://",
+        "--containerd=/run/containerd/containerd.sock",
+        "--config-file",
+        "/etc/docker/other.json",
+        "--data-root=/srv/docker",
+      ]),
+    ).toBe("ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock --data-root=/srv/docker");
+    // A flag that only starts like one of them stays.
+    expect(execStart(["/usr/bin/dockerd", "--config-files-are-not-a-flag", "--hosts"])).toBe(
+      "ExecStart=/usr/bin/dockerd --config-files-are-not-a-flag --hosts",
+    );
+  });
+  test("keeps a systemd prefix on the command (ignore failure)", () => {
+    expect(renderSystemdDropIn(["-/usr/bin/dockerd", "-H", "fd://"])).toContain("ExecStart=-/usr/bin/dockerd\n");
+  });
   test("falls back to the stock command", () => {
     expect(renderSystemdDropIn(undefined)).toContain("ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock\n");
   });
