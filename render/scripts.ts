@@ -24,6 +24,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { InitKind } from "../config";
+import { DROP_IN_PATH } from "./daemon";
 
 /**
  * The program's state folder on hosts. Exported in a list, not as `export const`: the audit's
@@ -64,6 +65,11 @@ export interface ScriptTarget {
    * on hosts) so that the staged keys are private. Tests point both at a temporary folder here.
    */
   stateDir?: string;
+  /**
+   * The systemd drop-in this program writes, DROP_IN_PATH unless set: the probe leaves it out when
+   * it reads the unit's ExecStart. Tests point it at a temporary file.
+   */
+  dropInPath?: string;
 }
 
 /** Quotes a string for POSIX sh. */
@@ -129,6 +135,7 @@ interface Prelude {
   PORT?: number;
   WAIT?: number;
   RESTART_COMMAND?: string;
+  DROP_IN?: string;
 }
 
 /** One `NAME='value'` line per set variable, each through shellQuote: no value can become code. */
@@ -166,18 +173,19 @@ export function renderLibrary(t: ScriptTarget): string {
 /**
  * Reads what the host has before the program changes anything (render/sh/probe.sh): daemon.json,
  * /etc/default/docker and the docker unit's ExecStart, as parseProbe reads them. After the first
- * run the backup is read instead, so the answer stays the host's original. It fails early, with
- * the host's name, when dockerd or the expected init system is missing.
+ * run the backup is read instead, and the ExecStart comes from the unit's files without our
+ * drop-in, so the answer stays the host's original. It fails early, with the host's name, when
+ * dockerd or the expected init system is missing.
  */
-export function renderProbeScript(t: HostTarget & Pick<ScriptTarget, "init">): string {
-  return compose("probe", { ...hostVars(t), INIT: t.init });
+export function renderProbeScript(t: HostTarget & Pick<ScriptTarget, "init" | "dropInPath">): string {
+  return compose("probe", { ...hostVars(t), INIT: t.init, DROP_IN: t.dropInPath ?? DROP_IN_PATH });
 }
 
 /** What the probe found. */
 export interface ProbeResult {
   daemonJson?: string;
   defaultDocker?: string;
-  /** The docker unit's ExecStart argv, if systemd runs docker. */
+  /** The docker unit's ExecStart argv (without our drop-in), if systemd runs docker. */
   execStart?: string[];
 }
 
@@ -198,9 +206,9 @@ export function parseProbe(stdout: string): ProbeResult {
     const v = sections.get(name);
     return v === undefined || v === "ABSENT" ? undefined : Buffer.from(v, "base64").toString("utf8");
   };
-  const execLine = decode("execstart");
-  // systemctl prints `{ path=/usr/bin/dockerd ; argv[]=/usr/bin/dockerd -H fd:// ; ignore_errors=no ; … }`.
-  const argv = execLine ? /argv\[\]=([^;]*)/.exec(execLine)?.[1].trim().split(/\s+/) : undefined;
+  // The ExecStart line's value as the unit file has it: `/usr/bin/dockerd -H fd:// --containerd=…`.
+  const execLine = decode("execstart")?.trim();
+  const argv = execLine ? execLine.split(/\s+/) : undefined;
   return { daemonJson: decode("daemon.json"), defaultDocker: decode("default-docker"), execStart: argv };
 }
 

@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # Step probe: reads what the host has before the program changes anything: daemon.json,
-# /etc/default/docker and the docker unit's ExecStart, each in base64 under a `=== name` line
+# /etc/default/docker and the docker unit's ExecStart (its text, as in the unit), each in base64 under a `=== name` line
 # (ABSENT when missing). After the first run the backup is read instead, so the answer stays the
 # host's original. It also fails early, with the host's name, when dockerd or the expected init
 # system is missing, or when another project or stack manages the host (check_owner).
@@ -23,9 +23,39 @@ section() {
 }
 section daemon.json /etc/docker/daemon.json
 section default-docker /etc/default/docker
-printf '=== execstart\n'
+# The docker unit's ExecStart as the host set it. `systemctl show -p ExecStart` gives the one in
+# effect, which after the first run is our drop-in's (no -H, no --config-file): so it is read from
+# the unit's own files instead, the fragment, then its drop-ins in systemd's order (DropInPaths,
+# space-separated), ours ($DROP_IN) left out.
+unit_exec_start() {
+  set --
+  # shellcheck disable=SC2046 # split on purpose: unit file paths hold no spaces.
+  for f in $(systemctl show -p FragmentPath --value docker.service) $(systemctl show -p DropInPaths --value docker.service); do
+    if [ "$f" != "$DROP_IN" ] && [ -f "$f" ]; then set -- "$@" "$f"; fi
+  done
+  [ $# -gt 0 ] || return 0
+  # As systemd reads them: a line ending in a backslash goes on with the next, lines starting with
+  # # or ; are comments, and within [Service] an empty `ExecStart=` clears the command while any
+  # other sets it, so the last one left is the unit's (a simple service has one). A systemd prefix
+  # such as `-` stays on the command: the drop-in keeps it.
+  awk '
+    FNR == 1 { section = ""; line = "" }
+    { line = line $0 }
+    /\\$/ { sub(/\\$/, " ", line); next }
+    { current = line; line = "" }
+    current ~ /^[ \t]*[#;]/ { next }
+    current ~ /^[ \t]*\[/ { section = current; gsub(/[ \t]/, "", section); next }
+    section == "[Service]" && current ~ /^[ \t]*ExecStart[ \t]*=/ {
+      sub(/^[ \t]*ExecStart[ \t]*=[ \t]*/, "", current)
+      sub(/[ \t]+$/, "", current)
+      exec_start = current
+    }
+    END { if (exec_start != "") print exec_start }
+  ' "$@"
+}
+exec_start=""
 if command -v systemctl >/dev/null 2>&1 && systemctl cat docker.service >/dev/null 2>&1; then
-  systemctl show -p ExecStart --value docker.service | head -n 1 | base64
-else
-  echo ABSENT
+  exec_start=$(unit_exec_start)
 fi
+printf '=== execstart\n'
+if [ -n "$exec_start" ]; then printf '%s\n' "$exec_start" | base64; else echo ABSENT; fi

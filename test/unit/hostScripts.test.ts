@@ -6,6 +6,7 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { INIT_KINDS, InitKind } from "../../config";
+import { renderSystemdDropIn } from "../../render/daemon";
 import {
   parseProbe,
   renderApplyScript,
@@ -177,6 +178,101 @@ describe("steps run against a temporary state dir", () => {
     const fake = fakeBin({ dockerd: "exit 0", systemctl: "exit 1" });
     const out = execFileSync("sh", ["-c", renderProbeScript(target("custom", { stateDir: state }))], { env: fake.env });
     expect(parseProbe(out.toString())).toEqual({ daemonJson: '{"data-root":"/srv"}\n', defaultDocker: undefined, execStart: undefined });
+  });
+
+  describe("probe on systemd: the unit's ExecStart from its files, without our drop-in", () => {
+    /**
+     * A docker unit in a temp dir: its fragment, then its drop-ins in the order given, which a fake
+     * systemctl reports as FragmentPath and DropInPaths. The state dir's backup says daemon.json
+     * and /etc/default/docker were absent, so the probe reads nothing of this machine's.
+     */
+    function probeUnit(fragment: string, dropIns: Record<string, string>, ours: string) {
+      const dir = tmpDir();
+      const state = path.join(dir, "docker-tls");
+      for (const f of ["etc/docker/daemon.json", "etc/default/docker"]) {
+        fs.mkdirSync(path.dirname(path.join(state, "backup/absent", f)), { recursive: true });
+        fs.writeFileSync(path.join(state, "backup/absent", f), "");
+      }
+      const unit = path.join(dir, "lib/systemd/system/docker.service");
+      const dropInDir = path.join(dir, "etc/systemd/system/docker.service.d");
+      fs.mkdirSync(path.dirname(unit), { recursive: true });
+      fs.mkdirSync(dropInDir, { recursive: true });
+      fs.writeFileSync(unit, fragment);
+      const dropInPaths = Object.entries(dropIns).map(([name, text]) => {
+        fs.writeFileSync(path.join(dropInDir, name), text);
+        return path.join(dropInDir, name);
+      });
+      const fake = fakeBin({
+        dockerd: "exit 0",
+        systemctl: [
+          'case "$1 $2 $3" in',
+          '  "cat docker.service "*) exit 0 ;;',
+          `  "show -p FragmentPath") echo ${unit} ;;`,
+          `  "show -p DropInPaths") echo ${dropInPaths.join(" ")} ;;`,
+          "  *) exit 1 ;;",
+          "esac",
+        ].join("\n"),
+      });
+      const t = target("systemd", { stateDir: state, dropInPath: path.join(dropInDir, ours) });
+      return parseProbe(execFileSync("sh", ["-c", renderProbeScript(t)], { env: fake.env }).toString());
+    }
+    const STOCK = [
+      "[Unit]",
+      "Description=Docker Application Container Engine",
+      "[Service]",
+      "Type=notify",
+      "ExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock",
+      "ExecReload=/bin/kill -s HUP $MAINPID",
+      "[Install]",
+      "WantedBy=multi-user.target",
+      "",
+    ].join("\n");
+    const OURS = renderSystemdDropIn(["/usr/bin/dockerd", "--containerd=/run/containerd/containerd.sock"]);
+
+    test("the last ExecStart after a reset wins: a continued line with a --config-file, across drop-ins", () => {
+      const probe = probeUnit(
+        STOCK,
+        {
+          "10-config.conf": [
+            "[Service]",
+            "# a comment: ExecStart=/not/this",
+            "ExecStart=",
+            "ExecStart=/usr/bin/dockerd -H fd:// \\",
+            "  --config-file /srv/docker/daemon.json --containerd=/run/containerd/containerd.sock",
+            "",
+          ].join("\n"),
+          "20-env.conf": "[Service]\nEnvironment=HTTP_PROXY=http://proxy:3128\n[Unit]\nExecStart=/not/a/service/setting\n",
+          "docker-tls.conf": OURS,
+        },
+        "docker-tls.conf",
+      );
+      expect(probe.execStart).toEqual([
+        "/usr/bin/dockerd",
+        "-H",
+        "fd://",
+        "--config-file",
+        "/srv/docker/daemon.json",
+        "--containerd=/run/containerd/containerd.sock",
+      ]);
+    });
+
+    test("with only our drop-in, the fragment's; our drop-in counts when it is not ours", () => {
+      expect(probeUnit(STOCK, { "docker-tls.conf": OURS }, "docker-tls.conf").execStart).toEqual([
+        "/usr/bin/dockerd",
+        "-H",
+        "fd://",
+        "--containerd=/run/containerd/containerd.sock",
+      ]);
+      // The same files, with the program's drop-in named elsewhere: that file is read like any other.
+      expect(probeUnit(STOCK, { "docker-tls.conf": OURS }, "other.conf").execStart).toEqual([
+        "/usr/bin/dockerd",
+        "--containerd=/run/containerd/containerd.sock",
+      ]);
+    });
+
+    test("a reset with nothing after it: ABSENT (the drop-in then uses the stock command)", () => {
+      expect(probeUnit(STOCK, { "10-reset.conf": "[Service]\nExecStart=\n" }, "docker-tls.conf").execStart).toBeUndefined();
+    });
   });
 
   test("restore: nothing to restore without a backup", () => {

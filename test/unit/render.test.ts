@@ -142,7 +142,7 @@ describe("systemd drop-in", () => {
 });
 
 describe("probe output", () => {
-  test("parses sections, absent files and the unit's argv", () => {
+  test("parses sections, absent files and the unit's ExecStart into argv", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     const out = [
       "=== daemon.json",
@@ -150,9 +150,7 @@ describe("probe output", () => {
       "=== default-docker",
       "ABSENT",
       "=== execstart",
-      b64(
-        "{ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ; ignore_errors=no ; start_time=[n/a] }\n",
-      ),
+      b64("/usr/sbin/dockerd -H fd://  --containerd=/run/containerd/containerd.sock\n"),
       "",
     ].join("\n");
     expect(parseProbe(out)).toEqual({
