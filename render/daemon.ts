@@ -126,11 +126,13 @@ export function renderSystemdDropIn(execStart: string[] | undefined): string {
       kept.push(a);
     }
   }
+  // A word with whitespace came from quotes (render/scripts.ts splitExecStart) and goes back in them.
+  const quoted = kept.map((a) => (a === "" || /\s/.test(a) ? `"${a}"` : a));
   return [
     "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.",
     "[Service]",
     "ExecStart=",
-    `ExecStart=${kept.join(" ")}`,
+    `ExecStart=${quoted.join(" ")}`,
     "",
   ].join("\n");
 }

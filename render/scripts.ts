@@ -24,7 +24,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { InitKind } from "../config";
-import { DROP_IN_PATH } from "./daemon";
+import { DAEMON_JSON_PATH, DROP_IN_PATH } from "./daemon";
 
 /**
  * The program's state folder on hosts. Exported in a list, not as `export const`: the audit's
@@ -172,7 +172,8 @@ export function renderLibrary(t: ScriptTarget): string {
 
 /**
  * Reads what the host has before the program changes anything (render/sh/probe.sh): daemon.json,
- * /etc/default/docker and the docker unit's ExecStart, as parseProbe reads them. After the first
+ * /etc/default/docker, the docker unit's ExecStart and the --config-file dockerd was started with,
+ * as parseProbe reads them. After the first
  * run the backup is read instead, and the ExecStart comes from the unit's files without our
  * drop-in, so the answer stays the host's original. It fails early, with the host's name, when
  * dockerd or the expected init system is missing.
@@ -187,6 +188,23 @@ export interface ProbeResult {
   defaultDocker?: string;
   /** The docker unit's ExecStart argv (without our drop-in), if systemd runs docker. */
   execStart?: string[];
+  /**
+   * The --config-file dockerd was started with, if any: from the unit's ExecStart with init
+   * systemd, from DOCKER_OPTS with sysv (never looked for with custom). dockerd read its settings
+   * from there rather than from /etc/docker/daemon.json.
+   */
+  configFilePath?: string;
+  /** That file's content, if it exists. */
+  configFile?: string;
+}
+
+/**
+ * The words of an ExecStart value as systemd splits them: at whitespace, except inside double or
+ * single quotes, which are removed (`"--config-file=/etc/my docker.json"` is one word). Escapes
+ * inside quotes are not interpreted; units rarely use them.
+ */
+export function splitExecStart(line: string): string[] {
+  return (line.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? []).map((w) => w.replace(/"([^"]*)"|'([^']*)'/g, "$1$2"));
 }
 
 /** Parses the probe's stdout. */
@@ -208,12 +226,21 @@ export function parseProbe(stdout: string): ProbeResult {
   };
   // The ExecStart line's value as the unit file has it: `/usr/bin/dockerd -H fd:// --containerd=…`.
   const execLine = decode("execstart")?.trim();
-  const argv = execLine ? execLine.split(/\s+/) : undefined;
-  return { daemonJson: decode("daemon.json"), defaultDocker: decode("default-docker"), execStart: argv };
+  const argv = execLine ? splitExecStart(execLine) : undefined;
+  return {
+    daemonJson: decode("daemon.json"),
+    defaultDocker: decode("default-docker"),
+    execStart: argv,
+    configFilePath: decode("config-file-path"),
+    configFile: decode("config-file"),
+  };
 }
 
-/** Parses the original daemon.json; a missing file is `{}`; a broken one names the host. */
-export function parseOriginalDaemonJson(host: string, text: string | undefined): Record<string, unknown> {
+/**
+ * Parses the host's original dockerd settings, `file` (/etc/docker/daemon.json unless dockerd was
+ * given another --config-file); a missing file is `{}`; a broken one names the host and the file.
+ */
+export function parseOriginalDaemonJson(host: string, text: string | undefined, file = DAEMON_JSON_PATH): Record<string, unknown> {
   if (text === undefined || text.trim() === "") return {};
   try {
     const v: unknown = JSON.parse(text);
@@ -221,7 +248,7 @@ export function parseOriginalDaemonJson(host: string, text: string | undefined):
   } catch {
     // reported below
   }
-  throw new Error(`host ${host}: /etc/docker/daemon.json is not a JSON object; fix or remove it first`);
+  throw new Error(`host ${host}: ${file} is not a JSON object; fix or remove it first`);
 }
 
 /**

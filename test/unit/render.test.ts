@@ -5,6 +5,7 @@ import {
   parseOriginalDaemonJson,
   parseProbe,
   remoteCommand,
+  splitExecStart,
   renderApplyScript,
   renderManifest,
   renderProbeScript,
@@ -75,6 +76,10 @@ describe("daemon.json", () => {
     expect(parseOriginalDaemonJson("web1", '{"a":1}')).toEqual({ a: 1 });
     expect(() => parseOriginalDaemonJson("web1", "[1]")).toThrow("host web1: /etc/docker/daemon.json is not a JSON object");
     expect(() => parseOriginalDaemonJson("web1", "{oops")).toThrow("host web1:");
+    // Another --config-file dockerd read: named in the error.
+    expect(() => parseOriginalDaemonJson("web1", "{oops", "/srv/docker/daemon.json")).toThrow(
+      "host web1: /srv/docker/daemon.json is not a JSON object",
+    );
   });
 });
 
@@ -133,6 +138,11 @@ describe("systemd drop-in", () => {
       "ExecStart=/usr/bin/dockerd --config-files-are-not-a-flag --hosts",
     );
   });
+  test("a quoted --config-file goes too; a quoted word with spaces is quoted again", () => {
+    const argv = splitExecStart(`/usr/bin/dockerd "--config-file=/etc/my docker.json" --label 'role=a b' -H fd://`);
+    expect(argv).toEqual(["/usr/bin/dockerd", "--config-file=/etc/my docker.json", "--label", "role=a b", "-H", "fd://"]);
+    expect(renderSystemdDropIn(argv)).toContain('ExecStart=/usr/bin/dockerd --label "role=a b"\n');
+  });
   test("keeps a systemd prefix on the command (ignore failure)", () => {
     expect(renderSystemdDropIn(["-/usr/bin/dockerd", "-H", "fd://"])).toContain("ExecStart=-/usr/bin/dockerd\n");
   });
@@ -157,6 +167,35 @@ describe("probe output", () => {
       daemonJson: '{"a":1}',
       defaultDocker: undefined,
       execStart: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"],
+      configFilePath: undefined,
+      configFile: undefined,
+    });
+  });
+
+  test("parses the --config-file's path and content", () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const out = [
+      "=== daemon.json",
+      "ABSENT",
+      "=== default-docker",
+      "ABSENT",
+      "=== execstart",
+      b64("/usr/bin/dockerd --config-file=/srv/docker/daemon.json\n"),
+      "=== config-file-path",
+      b64("/srv/docker/daemon.json"),
+      "=== config-file",
+      b64('{"data-root":"/srv/docker"}\n'),
+      "",
+    ].join("\n");
+    expect(parseProbe(out)).toEqual({
+      execStart: ["/usr/bin/dockerd", "--config-file=/srv/docker/daemon.json"],
+      configFilePath: "/srv/docker/daemon.json",
+      configFile: '{"data-root":"/srv/docker"}\n',
+    });
+    // A named file that does not exist: the path, no content.
+    expect(parseProbe(out.replace(b64('{"data-root":"/srv/docker"}\n'), "ABSENT"))).toMatchObject({
+      configFilePath: "/srv/docker/daemon.json",
+      configFile: undefined,
     });
   });
 });
