@@ -39,8 +39,9 @@ export interface DockerHostArgs {
  * Configures dockerd on one host over SSH so that it listens with mutual TLS.
  *
  * Three remote commands, so that secrets and logs never meet:
- * - `${name}-probe` reads the host's original daemon.json, /etc/default/docker and unit
- *   ExecStart once; our files are rendered from them, so the host's own keys are kept.
+ * - `${name}-probe` reads the host's original daemon.json, /etc/default/docker, unit ExecStart
+ *   (from the unit's files, our drop-in left out) and the --config-file dockerd was started with,
+ *   once; our files are rendered from them, so the host's own keys are kept.
  * - `${name}-upload` sends the files (the server key among them) on stdin into a 0700 staging
  *   folder; its output is never logged.
  * - `${name}-apply` gets only the list of content hashes on stdin: it backs up the host's files

@@ -7,6 +7,7 @@
  * SHA-256) comes later, from the probe's output and the certificates: renderHostFiles turns the
  * planned files into HostFiles once those are known, and fileDigests into what the audit expects.
  */
+import * as path from "path";
 import { HostConfig, InitKind } from "../config";
 import {
   DAEMON_JSON_PATH,
@@ -153,6 +154,18 @@ export interface FileInputs {
   clientCaBundle: string;
 }
 
+/**
+ * The host's own dockerd settings, which daemon.json keeps: from the file dockerd read. That is the
+ * --config-file its command named, if any (the drop-in and DOCKER_OPTS the program writes drop that
+ * flag, so dockerd reads /etc/docker/daemon.json from then on), else /etc/docker/daemon.json.
+ */
+function originalSettings(host: string, probe: ProbeResult): Record<string, unknown> {
+  const from = probe.configFilePath === undefined ? DAEMON_JSON_PATH : path.posix.normalize(probe.configFilePath);
+  return from === DAEMON_JSON_PATH
+    ? parseOriginalDaemonJson(host, probe.daemonJson)
+    : parseOriginalDaemonJson(host, probe.configFile, from);
+}
+
 /** The planned files of `host` with their content. */
 export function renderHostFiles(host: HostConfig, files: PlannedFile[], inputs: FileInputs): HostFile[] {
   const render = (source: FileSource): string => {
@@ -164,7 +177,7 @@ export function renderHostFiles(host: HostConfig, files: PlannedFile[], inputs: 
       case "serverKey":
         return inputs.serverKeyPem;
       case "daemonJson":
-        return renderDaemonJson(parseOriginalDaemonJson(host.name, inputs.probe.daemonJson), host.daemon, host.init);
+        return renderDaemonJson(originalSettings(host.name, inputs.probe), host.daemon, host.init);
       case "systemdDropIn":
         return renderSystemdDropIn(inputs.probe.execStart);
       case "defaultDocker":

@@ -155,28 +155,35 @@ export function renderDefaultDocker(original: string, d: DaemonSettings): string
 /** The dockerd command of the stock unit when the host does not say (Debian and docker-ce). */
 export const DEFAULT_EXEC_START = ["/usr/bin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"];
 
+/** The flags the drop-in leaves out of ExecStart, each given as `-H VALUE`, `--host=VALUE` or `-HVALUE`. */
+const DROPPED_FLAGS = ["-H", "--host", "--config-file"];
+
 /**
  * The systemd drop-in: the stock unit passes `-H fd://`, and dockerd refuses to start when
  * listeners come both from flags and from daemon.json. So ExecStart is cleared (an empty
  * `ExecStart=` must come first) and set again without any -H/--host flag, keeping the rest
- * (notably `--containerd=…`).
+ * (notably `--containerd=…`). A `--config-file` goes too: with it dockerd reads that file instead
+ * of /etc/docker/daemon.json, and would never see our listeners and TLS settings (the host's own
+ * settings in that file are carried over into ours: host/plan.ts renderHostFiles).
  */
 export function renderSystemdDropIn(execStart: string[] | undefined): string {
   const argv = execStart && execStart.length ? execStart : DEFAULT_EXEC_START;
   const kept: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a === "-H" || a === "--host") {
+    if (DROPPED_FLAGS.includes(a)) {
       i++; // and its value
-    } else if (!/^(-H|--host=)/.test(a)) {
+    } else if (!DROPPED_FLAGS.some((f) => a.startsWith(f === "-H" ? f : `${f}=`))) {
       kept.push(a);
     }
   }
+  // A word with whitespace came from quotes (render/scripts.ts splitExecStart) and goes back in them.
+  const quoted = kept.map((a) => (a === "" || /\s/.test(a) ? `"${a}"` : a));
   return [
     "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.",
     "[Service]",
     "ExecStart=",
-    `ExecStart=${kept.join(" ")}`,
+    `ExecStart=${quoted.join(" ")}`,
     "",
   ].join("\n");
 }

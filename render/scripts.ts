@@ -24,7 +24,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { InitKind } from "../config";
-import { DAEMON_JSON_PATH, daemonJsonRestartPart } from "./daemon";
+import { DAEMON_JSON_PATH, DROP_IN_PATH, daemonJsonRestartPart } from "./daemon";
 
 /**
  * The program's state folder on hosts. Exported in a list, not as `export const`: the audit's
@@ -71,6 +71,11 @@ export interface ScriptTarget {
    * on hosts) so that the staged keys are private. Tests point both at a temporary folder here.
    */
   stateDir?: string;
+  /**
+   * The systemd drop-in this program writes, DROP_IN_PATH unless set: the probe leaves it out when
+   * it reads the unit's ExecStart. Tests point it at a temporary file.
+   */
+  dropInPath?: string;
 }
 
 /** Quotes a string for POSIX sh. */
@@ -148,6 +153,7 @@ interface Prelude {
   WAIT?: number;
   SETTLE?: number;
   RESTART_COMMAND?: string;
+  DROP_IN?: string;
 }
 
 /** One `NAME='value'` line per set variable, each through shellQuote: no value can become code. */
@@ -193,20 +199,39 @@ export function renderLibrary(t: ScriptTarget): string {
 
 /**
  * Reads what the host has before the program changes anything (render/sh/probe.sh): daemon.json,
- * /etc/default/docker and the docker unit's ExecStart, as parseProbe reads them. After the first
- * run the backup is read instead, so the answer stays the host's original. It fails early, with
- * the host's name, when dockerd or the expected init system is missing.
+ * /etc/default/docker, the docker unit's ExecStart and the --config-file dockerd was started with,
+ * as parseProbe reads them. After the first
+ * run the backup is read instead, and the ExecStart comes from the unit's files without our
+ * drop-in, so the answer stays the host's original. It fails early, with the host's name, when
+ * dockerd or the expected init system is missing.
  */
-export function renderProbeScript(t: HostTarget & Pick<ScriptTarget, "init">): string {
-  return compose("probe", { ...hostVars(t), INIT: t.init });
+export function renderProbeScript(t: HostTarget & Pick<ScriptTarget, "init" | "dropInPath">): string {
+  return compose("probe", { ...hostVars(t), INIT: t.init, DROP_IN: t.dropInPath ?? DROP_IN_PATH });
 }
 
 /** What the probe found. */
 export interface ProbeResult {
   daemonJson?: string;
   defaultDocker?: string;
-  /** The docker unit's ExecStart argv, if systemd runs docker. */
+  /** The docker unit's ExecStart argv (without our drop-in), if systemd runs docker. */
   execStart?: string[];
+  /**
+   * The --config-file dockerd was started with, if any: from the unit's ExecStart with init
+   * systemd, from DOCKER_OPTS with sysv (never looked for with custom). dockerd read its settings
+   * from there rather than from /etc/docker/daemon.json.
+   */
+  configFilePath?: string;
+  /** That file's content, if it exists. */
+  configFile?: string;
+}
+
+/**
+ * The words of an ExecStart value as systemd splits them: at whitespace, except inside double or
+ * single quotes, which are removed (`"--config-file=/etc/my docker.json"` is one word). Escapes
+ * inside quotes are not interpreted; units rarely use them.
+ */
+export function splitExecStart(line: string): string[] {
+  return (line.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g) ?? []).map((w) => w.replace(/"([^"]*)"|'([^']*)'/g, "$1$2"));
 }
 
 /** Parses the probe's stdout. */
@@ -226,14 +251,23 @@ export function parseProbe(stdout: string): ProbeResult {
     const v = sections.get(name);
     return v === undefined || v === "ABSENT" ? undefined : Buffer.from(v, "base64").toString("utf8");
   };
-  const execLine = decode("execstart");
-  // systemctl prints `{ path=/usr/bin/dockerd ; argv[]=/usr/bin/dockerd -H fd:// ; ignore_errors=no ; … }`.
-  const argv = execLine ? /argv\[\]=([^;]*)/.exec(execLine)?.[1].trim().split(/\s+/) : undefined;
-  return { daemonJson: decode("daemon.json"), defaultDocker: decode("default-docker"), execStart: argv };
+  // The ExecStart line's value as the unit file has it: `/usr/bin/dockerd -H fd:// --containerd=…`.
+  const execLine = decode("execstart")?.trim();
+  const argv = execLine ? splitExecStart(execLine) : undefined;
+  return {
+    daemonJson: decode("daemon.json"),
+    defaultDocker: decode("default-docker"),
+    execStart: argv,
+    configFilePath: decode("config-file-path"),
+    configFile: decode("config-file"),
+  };
 }
 
-/** Parses the original daemon.json; a missing file is `{}`; a broken one names the host. */
-export function parseOriginalDaemonJson(host: string, text: string | undefined): Record<string, unknown> {
+/**
+ * Parses the host's original dockerd settings, `file` (/etc/docker/daemon.json unless dockerd was
+ * given another --config-file); a missing file is `{}`; a broken one names the host and the file.
+ */
+export function parseOriginalDaemonJson(host: string, text: string | undefined, file = DAEMON_JSON_PATH): Record<string, unknown> {
   if (text === undefined || text.trim() === "") return {};
   try {
     const v: unknown = JSON.parse(text);
@@ -241,7 +275,7 @@ export function parseOriginalDaemonJson(host: string, text: string | undefined):
   } catch {
     // reported below
   }
-  throw new Error(`host ${host}: /etc/docker/daemon.json is not a JSON object; fix or remove it first`);
+  throw new Error(`host ${host}: ${file} is not a JSON object; fix or remove it first`);
 }
 
 /**

@@ -2,7 +2,8 @@
  * npm run client -- --stack NAME --client NAME [--sandbox] [--host NAME] [--out DIR] [--context]
  *
  * Writes the client bundle (ca.pem, cert.pem, key.pem; key 0400) from the stack outputs into
- * DIR (default ~/.docker/<stack>), prints the DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH
+ * DIR (default ~/.docker/<stack>; made 0700 if missing, an existing one's mode left alone: see
+ * writeBundle), prints the DOCKER_HOST / DOCKER_TLS_VERIFY / DOCKER_CERT_PATH
  * lines for each host (or --host), and with --context creates a docker context per host. The
  * stack is read from your own backend (PULUMI_BACKEND_URL or `pulumi login`); --sandbox reads it
  * from the sandbox's (`npm start`'s): `npm run client -- --stack dev --sandbox --client ci`.

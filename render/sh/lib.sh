@@ -14,6 +14,8 @@
 #   SERVER_CERT      the installed server certificate, which that port must serve
 #   WAIT             seconds to wait for dockerd before rolling back
 #   RESTART_COMMAND  with init custom: the user's command that restarts dockerd
+# and for the probe only:
+#   DROP_IN          our systemd drop-in, left out when the probe reads the unit's ExecStart
 # POSIX sh (Debian's dash) and coreutils only. This text is part of a command line, so it holds
 # no secret: secrets come on stdin.
 set -eu

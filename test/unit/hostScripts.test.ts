@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { INIT_KINDS } from "../../config";
+import { INIT_KINDS, InitKind } from "../../config";
+import { renderSystemdDropIn } from "../../render/daemon";
 import {
   parseProbe,
   renderApplyScript,
@@ -237,6 +238,163 @@ describe("steps run against a temporary state dir", () => {
     const fake = fakeBin({ dockerd: "exit 0", systemctl: "exit 1" });
     const out = execFileSync("sh", ["-c", renderProbeScript(target("custom", { stateDir: state }))], { env: fake.env });
     expect(parseProbe(out.toString())).toEqual({ daemonJson: '{"data-root":"/srv"}\n', defaultDocker: undefined, execStart: undefined });
+  });
+
+  /**
+   * A state dir in `dir` whose backup holds the host's /etc/docker/daemon.json and /etc/default/docker
+   * (absent when undefined), so that the probe reads nothing of this machine's.
+   */
+  function probeState(dir: string, originals: { daemonJson?: string; defaultDocker?: string } = {}): string {
+    const state = path.join(dir, "docker-tls");
+    for (const [f, text] of [
+      ["etc/docker/daemon.json", originals.daemonJson],
+      ["etc/default/docker", originals.defaultDocker],
+    ] as const) {
+      const saved = path.join(state, text === undefined ? "backup/absent" : "backup/files", f);
+      fs.mkdirSync(path.dirname(saved), { recursive: true });
+      fs.writeFileSync(saved, text ?? "");
+    }
+    return state;
+  }
+
+  describe("probe on systemd: the unit's ExecStart from its files, without our drop-in, and its --config-file", () => {
+    /**
+     * A docker unit in `dir`: its fragment, then its drop-ins in the order given, which a fake
+     * systemctl reports as FragmentPath and DropInPaths; the probe run on it, parsed.
+     */
+    function probeUnit(dir: string, fragment: string, dropIns: Record<string, string>, ours: string, init: InitKind = "systemd") {
+      const unit = path.join(dir, "lib/systemd/system/docker.service");
+      const dropInDir = path.join(dir, "etc/systemd/system/docker.service.d");
+      fs.mkdirSync(path.dirname(unit), { recursive: true });
+      fs.mkdirSync(dropInDir, { recursive: true });
+      fs.writeFileSync(unit, fragment);
+      const dropInPaths = Object.entries(dropIns).map(([name, text]) => {
+        fs.writeFileSync(path.join(dropInDir, name), text);
+        return path.join(dropInDir, name);
+      });
+      const fake = fakeBin({
+        dockerd: "exit 0",
+        systemctl: [
+          'case "$1 $2 $3" in',
+          '  "cat docker.service "*) exit 0 ;;',
+          `  "show -p FragmentPath") echo ${unit} ;;`,
+          `  "show -p DropInPaths") echo ${dropInPaths.join(" ")} ;;`,
+          "  *) exit 1 ;;",
+          "esac",
+        ].join("\n"),
+      });
+      const t = target(init, {
+        stateDir: probeState(dir, { daemonJson: '{"log-driver":"journald"}\n' }),
+        dropInPath: path.join(dropInDir, ours),
+      });
+      return parseProbe(execFileSync("sh", ["-c", renderProbeScript(t)], { env: fake.env }).toString());
+    }
+    const STOCK = [
+      "[Unit]",
+      "Description=Docker Application Container Engine",
+      "[Service]",
+      "Type=notify",
+      "ExecStart=/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock",
+      "ExecReload=/bin/kill -s HUP $MAINPID",
+      "[Install]",
+      "WantedBy=multi-user.target",
+      "",
+    ].join("\n");
+    const OURS = renderSystemdDropIn(["/usr/bin/dockerd", "--containerd=/run/containerd/containerd.sock"]);
+
+    test("the last ExecStart after a reset wins, across drop-ins and a continued line; its --config-file is read", () => {
+      const dir = tmpDir();
+      const config = path.join(dir, "srv/docker.json");
+      fs.mkdirSync(path.dirname(config));
+      fs.writeFileSync(config, '{"data-root":"/srv/docker"}\n');
+      const probe = probeUnit(
+        dir,
+        STOCK,
+        {
+          "10-config.conf": [
+            "[Service]",
+            "# a comment: ExecStart=/not/this",
+            "ExecStart=",
+            "ExecStart=/usr/bin/dockerd -H fd:// \\",
+            `  --config-file ${config} --containerd=/run/containerd/containerd.sock`,
+            "",
+          ].join("\n"),
+          "20-env.conf": "[Service]\nEnvironment=HTTP_PROXY=http://proxy:3128\n[Unit]\nExecStart=/not/a/service/setting\n",
+          "docker-tls.conf": OURS,
+        },
+        "docker-tls.conf",
+      );
+      expect(probe).toEqual({
+        daemonJson: '{"log-driver":"journald"}\n',
+        defaultDocker: undefined,
+        execStart: ["/usr/bin/dockerd", "-H", "fd://", "--config-file", config, "--containerd=/run/containerd/containerd.sock"],
+        configFilePath: config,
+        configFile: '{"data-root":"/srv/docker"}\n',
+      });
+    });
+
+    test("with only our drop-in, the fragment's; our drop-in counts when it is not ours", () => {
+      const probe = probeUnit(tmpDir(), STOCK, { "docker-tls.conf": OURS }, "docker-tls.conf");
+      expect(probe.execStart).toEqual(["/usr/bin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"]);
+      expect(probe.configFilePath).toBeUndefined();
+      // The same files, with the program's drop-in named elsewhere: that file is read like any other.
+      expect(probeUnit(tmpDir(), STOCK, { "docker-tls.conf": OURS }, "other.conf").execStart).toEqual([
+        "/usr/bin/dockerd",
+        "--containerd=/run/containerd/containerd.sock",
+      ]);
+    });
+
+    test("a reset with nothing after it: ABSENT (the drop-in then uses the stock command)", () => {
+      expect(probeUnit(tmpDir(), STOCK, { "10-reset.conf": "[Service]\nExecStart=\n" }, "docker-tls.conf").execStart).toBeUndefined();
+    });
+
+    test("a --config-file named but missing: its path, no content; init custom does not look for one", () => {
+      const dropIns = { "10-config.conf": '[Service]\nExecStart=\nExecStart=/usr/bin/dockerd "--config-file=/nonexistent/docker.json"\n' };
+      expect(probeUnit(tmpDir(), STOCK, dropIns, "docker-tls.conf")).toMatchObject({
+        configFilePath: "/nonexistent/docker.json",
+        configFile: undefined,
+      });
+      expect(probeUnit(tmpDir(), STOCK, dropIns, "docker-tls.conf", "custom")).toMatchObject({
+        execStart: ["/usr/bin/dockerd", "--config-file=/nonexistent/docker.json"],
+        configFilePath: undefined,
+        configFile: undefined,
+      });
+    });
+  });
+
+  describe("probe on sysv: the --config-file of the original DOCKER_OPTS", () => {
+    const probeSysv = (dir: string, defaultDocker: string) => {
+      const fake = fakeBin({ dockerd: "exit 0", service: "exit 0", systemctl: "exit 1" });
+      const t = target("sysv", { stateDir: probeState(dir, { daemonJson: '{"log-driver":"journald"}\n', defaultDocker }) });
+      return parseProbe(execFileSync("sh", ["-c", renderProbeScript(t)], { env: fake.env }).toString());
+    };
+
+    test("the DOCKER_OPTS in effect: the last assignment, after the one it extends", () => {
+      const dir = tmpDir();
+      const config = path.join(dir, "docker.json");
+      fs.writeFileSync(config, '{"bip":"172.30.0.1/16"}\n');
+      const defaultDocker = [
+        '# DOCKER_OPTS="--config-file=/commented/out.json"',
+        `DOCKER_OPTS="--config-file=/replaced/below.json"`,
+        `DOCKER_OPTS="--config-file ${config}"`,
+        'export DOCKER_OPTS="$DOCKER_OPTS --dns 8.8.8.8"',
+        "",
+      ].join("\n");
+      expect(probeSysv(dir, defaultDocker)).toEqual({
+        daemonJson: '{"log-driver":"journald"}\n',
+        defaultDocker,
+        execStart: undefined,
+        configFilePath: config,
+        configFile: '{"bip":"172.30.0.1/16"}\n',
+      });
+    });
+
+    test("a relative path is from / (dockerd's working directory); none: ABSENT", () => {
+      expect(probeSysv(tmpDir(), "DOCKER_OPTS='--config-file=nonexistent/docker-tls.json'\n").configFilePath).toBe(
+        "/nonexistent/docker-tls.json",
+      );
+      expect(probeSysv(tmpDir(), 'DOCKER_OPTS="--dns 8.8.8.8"\n')).toMatchObject({ configFilePath: undefined, configFile: undefined });
+    });
   });
 
   test("restore: nothing to restore without a backup", () => {

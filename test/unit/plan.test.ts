@@ -101,6 +101,46 @@ describe("the planned files' contents", () => {
     );
   });
 
+  describe("daemon.json keeps the settings of the file dockerd read: a --config-file's, if its command named one", () => {
+    const daemonJson = (init: "systemd" | "sysv", probe: ProbeResult) => {
+      const h = host({ init });
+      const files = renderHostFiles(h, planHost(h, PLAN_CONTEXT).files, { ...INPUTS, probe });
+      return JSON.parse(files[3].content);
+    };
+    const probe: ProbeResult = {
+      daemonJson: '{"log-driver":"journald"}',
+      execStart: ["/usr/bin/dockerd", "-H", "fd://", "--config-file=/srv/docker/daemon.json"],
+      configFilePath: "/srv/docker/daemon.json",
+      configFile: '{"data-root":"/srv/docker","hosts":["tcp://0.0.0.0:2375"]}',
+    };
+
+    test.each(["systemd", "sysv"] as const)("%s: from the --config-file, not /etc/docker/daemon.json", (init) => {
+      const j = daemonJson(init, probe);
+      expect(j["data-root"]).toBe("/srv/docker");
+      expect(j["log-driver"]).toBeUndefined();
+      // Ours win over the file's, as over daemon.json's.
+      expect(j.hosts).toEqual(init === "systemd" ? ["unix:///var/run/docker.sock", "tcp://0.0.0.0:2376"] : undefined);
+    });
+
+    test("the --config-file is /etc/docker/daemon.json itself (however spelled): daemon.json, as without one", () => {
+      expect(daemonJson("systemd", { ...probe, configFilePath: "/etc/docker//./daemon.json" })["log-driver"]).toBe("journald");
+      expect(daemonJson("systemd", { daemonJson: '{"log-driver":"journald"}' })["log-driver"]).toBe("journald");
+    });
+
+    test("a named file that does not exist: no settings of the host's (dockerd did not start on it)", () => {
+      const j = daemonJson("systemd", { ...probe, configFile: undefined });
+      expect(j["data-root"]).toBeUndefined();
+      expect(j["log-driver"]).toBeUndefined();
+      expect(j.tlsverify).toBe(true);
+    });
+
+    test("a broken one names the host and the file", () => {
+      expect(() => daemonJson("sysv", { ...probe, configFile: "{oops" })).toThrow(
+        /^host web1: \/srv\/docker\/daemon.json is not a JSON object/,
+      );
+    });
+  });
+
   test("files other than the plan's are an error naming the host", () => {
     const plan = planHost(host({ init: "systemd" }), PLAN_CONTEXT);
     const h = host({ init: "sysv" });

@@ -5,6 +5,7 @@ import {
   parseOriginalDaemonJson,
   parseProbe,
   remoteCommand,
+  splitExecStart,
   renderApplyScript,
   renderManifest,
   renderProbeScript,
@@ -77,6 +78,10 @@ describe("daemon.json", () => {
     expect(parseOriginalDaemonJson("web1", '{"a":1}')).toEqual({ a: 1 });
     expect(() => parseOriginalDaemonJson("web1", "[1]")).toThrow("host web1: /etc/docker/daemon.json is not a JSON object");
     expect(() => parseOriginalDaemonJson("web1", "{oops")).toThrow("host web1:");
+    // Another --config-file dockerd read: named in the error.
+    expect(() => parseOriginalDaemonJson("web1", "{oops", "/srv/docker/daemon.json")).toThrow(
+      "host web1: /srv/docker/daemon.json is not a JSON object",
+    );
   });
 });
 
@@ -116,13 +121,40 @@ describe("systemd drop-in", () => {
       "# Managed by docker-tls: listeners and TLS are set in /etc/docker/daemon.json.\n[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n",
     );
   });
+  test("drops --config-file in both forms, so dockerd reads /etc/docker/daemon.json", () => {
+    const execStart = (argv: string[]) => renderSystemdDropIn(argv).split("\n")[3];
+    expect(
+      execStart([
+        "/usr/bin/dockerd",
+        "--config-file=/srv/docker/daemon.json",
+        "-H",
+        "fd://",
+        "--containerd=/run/containerd/containerd.sock",
+        "--config-file",
+        "/etc/docker/other.json",
+        "--data-root=/srv/docker",
+      ]),
+    ).toBe("ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock --data-root=/srv/docker");
+    // A flag that only starts like one of them stays.
+    expect(execStart(["/usr/bin/dockerd", "--config-files-are-not-a-flag", "--hosts"])).toBe(
+      "ExecStart=/usr/bin/dockerd --config-files-are-not-a-flag --hosts",
+    );
+  });
+  test("a quoted --config-file goes too; a quoted word with spaces is quoted again", () => {
+    const argv = splitExecStart(`/usr/bin/dockerd "--config-file=/etc/my docker.json" --label 'role=a b' -H fd://`);
+    expect(argv).toEqual(["/usr/bin/dockerd", "--config-file=/etc/my docker.json", "--label", "role=a b", "-H", "fd://"]);
+    expect(renderSystemdDropIn(argv)).toContain('ExecStart=/usr/bin/dockerd --label "role=a b"\n');
+  });
+  test("keeps a systemd prefix on the command (ignore failure)", () => {
+    expect(renderSystemdDropIn(["-/usr/bin/dockerd", "-H", "fd://"])).toContain("ExecStart=-/usr/bin/dockerd\n");
+  });
   test("falls back to the stock command", () => {
     expect(renderSystemdDropIn(undefined)).toContain("ExecStart=/usr/bin/dockerd --containerd=/run/containerd/containerd.sock\n");
   });
 });
 
 describe("probe output", () => {
-  test("parses sections, absent files and the unit's argv", () => {
+  test("parses sections, absent files and the unit's ExecStart into argv", () => {
     const b64 = (s: string) => Buffer.from(s).toString("base64");
     const out = [
       "=== daemon.json",
@@ -130,15 +162,42 @@ describe("probe output", () => {
       "=== default-docker",
       "ABSENT",
       "=== execstart",
-      b64(
-        "{ path=/usr/sbin/dockerd ; argv[]=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock ; ignore_errors=no ; start_time=[n/a] }\n",
-      ),
+      b64("/usr/sbin/dockerd -H fd://  --containerd=/run/containerd/containerd.sock\n"),
       "",
     ].join("\n");
     expect(parseProbe(out)).toEqual({
       daemonJson: '{"a":1}',
       defaultDocker: undefined,
       execStart: ["/usr/sbin/dockerd", "-H", "fd://", "--containerd=/run/containerd/containerd.sock"],
+      configFilePath: undefined,
+      configFile: undefined,
+    });
+  });
+
+  test("parses the --config-file's path and content", () => {
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const out = [
+      "=== daemon.json",
+      "ABSENT",
+      "=== default-docker",
+      "ABSENT",
+      "=== execstart",
+      b64("/usr/bin/dockerd --config-file=/srv/docker/daemon.json\n"),
+      "=== config-file-path",
+      b64("/srv/docker/daemon.json"),
+      "=== config-file",
+      b64('{"data-root":"/srv/docker"}\n'),
+      "",
+    ].join("\n");
+    expect(parseProbe(out)).toEqual({
+      execStart: ["/usr/bin/dockerd", "--config-file=/srv/docker/daemon.json"],
+      configFilePath: "/srv/docker/daemon.json",
+      configFile: '{"data-root":"/srv/docker"}\n',
+    });
+    // A named file that does not exist: the path, no content.
+    expect(parseProbe(out.replace(b64('{"data-root":"/srv/docker"}\n'), "ABSENT"))).toMatchObject({
+      configFilePath: "/srv/docker/daemon.json",
+      configFile: undefined,
     });
   });
 });
