@@ -1,0 +1,146 @@
+/**
+ * Host and certificate lifecycle on the sandbox, for real: the Pulumi engine and upstream plugins,
+ * the Automation API with a file:// backend in a temp dir, sbx1 (systemd, root) and sbx2 (no
+ * systemd, through sudo).
+ *
+ * sbx1's docker unit starts dockerd with `--config-file /etc/docker/alt.json` (a drop-in of the
+ * host's own): the program must make dockerd read its daemon.json, keeping alt.json's settings.
+ * Then `npm run rotate -- --host sbx1` reissues sbx1's server certificate with one restart there
+ * and none on sbx2, while a client bundle taken before keeps working.
+ */
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import * as sandbox from "../../sandbox";
+import { TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
+import { ROOT, programDir } from "../support/program";
+import { StackOutputs } from "../../scripts/lib/bundle";
+
+const STACK = "life";
+let tmp: string;
+let work: string;
+let env: Record<string, string>;
+let hosts: TestHost[];
+let stack: Stack;
+
+/** The host's own drop-in: dockerd reads /etc/docker/alt.json, which holds a label. */
+const ALT_UNIT = `mkdir -p /etc/systemd/system/docker.service.d
+cat > /etc/systemd/system/docker.service.d/10-alt.conf <<'EOF'
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock --config-file /etc/docker/alt.json
+EOF
+echo '{"labels": ["from-alt"]}' > /etc/docker/alt.json
+echo '{"labels": ["from-daemon-json"]}' > /etc/docker/daemon.json
+systemctl daemon-reload && systemctl restart docker.service`;
+
+const ALT_FILES = "sha256sum /etc/systemd/system/docker.service.d/10-alt.conf /etc/docker/alt.json";
+
+async function outputs(): Promise<StackOutputs> {
+  return Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])) as unknown as StackOutputs;
+}
+
+/** GET /version on `h` over TLS with a bundle. */
+const withBundle = (h: TestHost, o: StackOutputs, client = "ci") =>
+  tlsGet(h, { ca: o.caCertPem, cert: o.clientCertificates[client].certPem, key: o.clientCertificates[client].keyPem });
+
+/** `npm run rotate -- ARGS --stack life --dir WORK` (ts-node directly: the toolchain is on PATH). */
+function rotate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "ts-node",
+      ["scripts/rotate.ts", "--stack", STACK, "--dir", work, ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 10 * 60_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-life-"));
+  const status = await sandbox.up({ hosts: 2, kind: "mixed" });
+  hosts = status.hosts.slice(0, 2).map((h) => ({ name: h.name, address: h.address, kind: h.kind as TestHost["kind"] }));
+  expect(hosts.map((h) => `${h.name}:${h.kind}`)).toEqual(["sbx1:systemd", "sbx2:plain"]);
+  work = programDir(path.join(tmp, "program"));
+  fs.mkdirSync(path.join(tmp, "state"));
+  env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e-life" };
+  stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: work }, { envVars: env });
+  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
+  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  await stack.setConfig("docker-tls:clients", { value: JSON.stringify([{ name: "ci" }]) });
+  await stack.setConfig("docker-tls:hosts", {
+    value: JSON.stringify([
+      { name: "sbx1", address: hosts[0].address, init: "systemd" },
+      { name: "sbx2", address: hosts[1].address, user: sandbox.SUDO_USER, init: "sysv" },
+    ]),
+  });
+});
+
+afterAll(async () => {
+  try {
+    try {
+      if (stack) await stack.destroy({ color: "never" });
+    } finally {
+      if (stack) await stack.workspace.removeStack(STACK, { force: true });
+    }
+  } finally {
+    await sandbox.down();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+let altFiles: string;
+
+test("1. a unit that names --config-file: dockerd reads the managed daemon.json, which keeps that file's settings", async () => {
+  await onHost(hosts[0], ALT_UNIT);
+  altFiles = await onHost(hosts[0], ALT_FILES);
+  expect(await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline")).toContain("--config-file /etc/docker/alt.json");
+
+  expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  const cmdline = await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline");
+  expect(cmdline).not.toContain("--config-file");
+  expect(cmdline).toContain("--containerd=/run/containerd/containerd.sock");
+  const managed = JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json")) as Record<string, unknown>;
+  expect(managed.labels).toEqual(["from-alt"]);
+  expect(managed.tlsverify).toBe(true);
+  expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
+  expect((await withBundle(hosts[0], await outputs())).status).toBe(200);
+});
+
+test("2. rotate --host sbx1: a new server certificate there, one restart there and none on sbx2; old bundles keep working", async () => {
+  const before = await outputs();
+  const starts = await allStarts(hosts);
+  const r = await rotate(["--host", "sbx1", "--yes"]);
+  expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(r.stdout.split("\n")[0]).toBe(
+    "rotate server certificate of sbx1: reissues server-sbx1; restarts dockerd on sbx1 (1 host); clients keep working",
+  );
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 1, sbx2: 0 });
+  const after = await outputs();
+  expect(after.dockerHosts.sbx1.serverCertSha256).not.toBe(before.dockerHosts.sbx1.serverCertSha256);
+  expect(after.dockerHosts.sbx2.serverCertSha256).toBe(before.dockerHosts.sbx2.serverCertSha256);
+  // The bundle taken before the rotation: same CA, same client certificate.
+  for (const h of hosts) expect((await withBundle(h, before)).status).toBe(200);
+  const served = await withBundle(hosts[0], after);
+  expect(served.sha256).toBe(after.dockerHosts.sbx1.serverCertSha256);
+  // Nothing left to do: a refreshing preview finds the stack as it is.
+  await stack.preview({ refresh: true, expectNoChanges: true, color: "never" });
+});
+
+test("3. rotate refuses an unknown host, and without --yes and a terminal, changing nothing", async () => {
+  const unknown = await rotate(["--host", "nosuch", "--yes"]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain('host "nosuch" is not deployed in stack life (its hosts: sbx1, sbx2)');
+  const noTty = await rotate(["--host", "sbx2"]);
+  expect(noTty.code).toBe(1);
+  expect(noTty.stderr).toContain("--yes");
+});
+
+test("4. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
+  expect((await stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
+  expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
+  expect(await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline")).toContain("--config-file /etc/docker/alt.json");
+  expect(JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json"))).toEqual({ labels: ["from-daemon-json"] });
+});
