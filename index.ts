@@ -16,6 +16,7 @@ import { HostAudit } from "./components/hostAudit";
 import { planHost } from "./host/plan";
 import { ServerCertificate } from "./components/serverCertificate";
 import { dockerEnvWarnings } from "./environment";
+import { latestValidFrom } from "./render/scripts";
 
 // Validation comes first: a bad value stops the run here, before any resource exists. Its
 // ConfigError is a pulumi.RunError, so the CLI shows every problem and no stack trace.
@@ -53,6 +54,12 @@ const clientCaBundle = pulumi
   .all([checker, ...Object.values(clients)].map((c) => c.issuerCertPem))
   .apply((pems) => pems.map((p) => p.trim() + "\n").join(""));
 
+// The youngest client certificate (the checker's included): a host whose clock is behind when it
+// became valid would refuse it, and DockerHost's upload step says so before changing anything.
+const clientsValidFrom = pulumi
+  .all([checker, ...Object.values(clients)].map((c) => pulumi.all([c.notBefore, c.clientName])))
+  .apply((issued) => latestValidFrom(issued.map(([notBefore, name]) => ({ notBefore, what: `client certificate ${name}` }))));
+
 const hosts = config.hosts.map((h) => {
   const server = new ServerCertificate(`server-${h.name}`, {
     ca,
@@ -78,6 +85,7 @@ const hosts = config.hosts.map((h) => {
     serverCertPem: server.certPem,
     serverKeyPem: server.privateKeyPem,
     clientCaBundle,
+    clientsValidFrom,
   });
   // Drift detection: a refresh inspects the host; `up --refresh` heals it (components/hostAudit.ts).
   const audit = new HostAudit(

@@ -19,6 +19,8 @@ export interface ClientCertificateArgs extends CertificateSettings {
 export class ClientCertificate extends LeafCertificate {
   /** The certificate of this client's issuer, for the daemons' `tlscacert` bundle. */
   readonly issuerCertPem: pulumi.Output<string>;
+  /** The client's name: its certificate's CN. */
+  readonly clientName: string;
 
   constructor(name: string, args: ClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = certificateSettings(args);
@@ -37,6 +39,7 @@ export class ClientCertificate extends LeafCertificate {
       opts,
     );
     this.issuerCertPem = issuer!.certPem;
+    this.clientName = args.clientName;
     this.registerOutputs({
       certPem: this.certPem,
       privateKeyPem: this.privateKeyPem,

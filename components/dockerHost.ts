@@ -33,6 +33,11 @@ export interface DockerHostArgs {
   serverKeyPem: pulumi.Input<string>;
   /** Bundle of the issuers of the clients the daemon accepts (its `tlscacert`). */
   clientCaBundle: pulumi.Input<string>;
+  /**
+   * When the youngest client certificate the daemon must accept became valid: the upload step
+   * refuses a host whose clock is behind it (render/sh/upload.sh), before anything is written.
+   */
+  clientsValidFrom: pulumi.Input<scripts.ValidFrom>;
 }
 
 /**
@@ -89,7 +94,9 @@ export class DockerHost extends pulumi.ComponentResource {
         renderHostFiles(h, plan.files, { probe: scripts.parseProbe(probed), serverCertPem, serverKeyPem, clientCaBundle }),
       );
 
-    this.uploadPayload = pulumi.secret(files.apply(scripts.renderUploadPayload));
+    this.uploadPayload = pulumi.secret(
+      pulumi.all([files, args.clientsValidFrom]).apply(([rendered, validFrom]) => scripts.renderUploadPayload(rendered, validFrom)),
+    );
     this.uploadCommand = run(scripts.renderUploadScript(target));
     this.applyCommand = run(scripts.renderApplyScript(target));
     const upload = step("upload", {

@@ -63,6 +63,23 @@ export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha2
   };
 }
 
+/** Beyond this many seconds between a host's clock and this machine's, the audit warns. */
+export const CLOCK_WARN_SECONDS = 60;
+
+/** The warning for a host whose clock is more than CLOCK_WARN_SECONDS off, when it was last inspected. */
+export function clockWarning(host: string, observed: Observed | undefined): string | undefined {
+  const offset = observed?.clockOffsetSeconds;
+  if (typeof offset !== "number" || Math.abs(offset) <= CLOCK_WARN_SECONDS) return undefined;
+  const how = offset < 0 ? `${-offset} s behind` : `${offset} s ahead of`;
+  return (
+    `host ${host}: its clock is ${how} this machine's (inspected by its audit); ` +
+    (offset < 0
+      ? "a certificate issued less than that long ago is not valid there yet, and the next pulumi up that issues one fails on it"
+      : "it takes certificates for expired that long before they are") +
+    ". Set its clock (NTP)"
+  );
+}
+
 /**
  * `f()` for the component `audit`: an error is a pulumi.ResourceError on it with its stack hidden,
  * so that the CLI shows the message under the host's audit instead of an "unhandled exception"
@@ -166,6 +183,11 @@ export class HostAudit extends pulumi.ComponentResource {
     );
     this.observed = state.observed;
     this.drift = pulumi.all([expected, state.observed]).apply(([e, o]) => compareAudit(e, o));
+    // A host's clock far from this machine's: certificates look not yet valid, or expired, there.
+    state.observed.apply((o) => {
+      const warning = clockWarning(plan.name, o);
+      if (warning) pulumi.log.warn(warning, this);
+    });
     this.registerOutputs({ observed: this.observed });
   }
 }

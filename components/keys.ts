@@ -73,7 +73,12 @@ export function issueLeafCertificate(name: string, parent: pulumi.Resource, a: L
     },
     { parent },
   );
-  return { certPem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem), notAfter: cert.validityEndTime };
+  return {
+    certPem: cert.certPem,
+    privateKeyPem: pulumi.secret(key.privateKeyPem),
+    notBefore: cert.validityStartTime,
+    notAfter: cert.validityEndTime,
+  };
 }
 
 /**
@@ -88,6 +93,8 @@ export abstract class LeafCertificate extends pulumi.ComponentResource {
   readonly privateKeyPem: pulumi.Output<string>;
   /** Its expiry (RFC 3339). */
   readonly notAfter: pulumi.Output<string>;
+  /** When it became valid (RFC 3339): a host whose clock is behind it refuses it. */
+  readonly notBefore: pulumi.Output<string>;
 
   protected constructor(
     type: string,
@@ -100,5 +107,6 @@ export abstract class LeafCertificate extends pulumi.ComponentResource {
     this.certPem = issued.certPem;
     this.privateKeyPem = issued.privateKeyPem;
     this.notAfter = issued.notAfter;
+    this.notBefore = issued.notBefore;
   }
 }

@@ -90,16 +90,41 @@ export function remoteCommand(script: string, sudo: boolean): string {
 
 export const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
-/** stdin of the upload step: each file's content in base64 between FILE and END lines. */
-export function renderUploadPayload(files: HostFile[]): string {
-  return files
-    .map((f) => {
-      const b64 = Buffer.from(f.content, "utf8")
-        .toString("base64")
-        .replace(/.{1,76}/g, "$&\n");
-      return `FILE\n${b64}END\n`;
-    })
-    .join("");
+/** When the youngest certificate that the daemon must accept became valid (render/sh/upload.sh checks the host's clock). */
+export interface ValidFrom {
+  /** Seconds since the epoch (the certificate's notBefore). */
+  epoch: number;
+  /** Which certificate, for the message: `client certificate ci`. */
+  what: string;
+}
+
+/** The ValidFrom of the certificate that became valid last; RFC 3339 times (validityStartTime). */
+export function latestValidFrom(certs: { notBefore: string; what: string }[]): ValidFrom {
+  let best: ValidFrom = { epoch: 0, what: "no certificate" };
+  for (const c of certs) {
+    const epoch = Math.floor(Date.parse(c.notBefore) / 1000);
+    if (Number.isFinite(epoch) && epoch > best.epoch) best = { epoch, what: c.what };
+  }
+  return best;
+}
+
+/**
+ * stdin of the upload step: a `VALID_FROM EPOCH WHAT` line (see ValidFrom; tests may leave it at
+ * the epoch), then each file's content in base64 between FILE and END lines.
+ */
+export function renderUploadPayload(files: HostFile[], validFrom: ValidFrom = { epoch: 0, what: "no certificate" }): string {
+  const header = `VALID_FROM ${Math.floor(validFrom.epoch)} ${validFrom.what.replace(/\s+/g, " ")}\n`;
+  return (
+    header +
+    files
+      .map((f) => {
+        const b64 = Buffer.from(f.content, "utf8")
+          .toString("base64")
+          .replace(/.{1,76}/g, "$&\n");
+        return `FILE\n${b64}END\n`;
+      })
+      .join("")
+  );
 }
 
 /**

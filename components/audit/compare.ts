@@ -70,6 +70,11 @@ export interface Observed extends Partial<AuditState> {
   error?: string;
   /** What the TLS port answered to a client without a certificate. */
   endpoint?: string;
+  /**
+   * The host's clock minus this machine's, in seconds, when it was inspected (SSH's delay
+   * included): not a setting, so never drift, but HostAudit warns beyond CLOCK_WARN_SECONDS.
+   */
+  clockOffsetSeconds?: number;
 }
 
 /** One difference: `key` as in the resource's inputs (`["/etc/docker/server-key.pem"].mode`, `running`), `text` for people. */

@@ -61,7 +61,7 @@ export function effectiveTls(argv: string[], configText: string | undefined): Au
 }
 
 /** What the inspect script reports: the host's part of an observation. */
-export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening" | "owner">;
+export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening" | "owner"> & { clock?: number };
 
 /** Parses the inspect script's output into the host's part of `observed`. */
 export function parseInspect(stdout: string, paths: string[]): Inspected {
@@ -70,6 +70,7 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
   let running = false;
   let listening = false;
   let owner = "";
+  let clock: number | undefined;
   let argv: string[] = [];
   let config: string | undefined;
   for (const line of stdout.split("\n")) {
@@ -79,6 +80,8 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
       files[rest.slice(3).join(" ")] = sha256 === "-" ? ABSENT : { sha256, mode, owner };
     } else if (tag === "running") {
       running = rest[0] === "yes";
+    } else if (tag === "clock" && /^\d+$/.test(rest[0] || "")) {
+      clock = Number(rest[0]);
     } else if (tag === "owner") {
       owner = rest.join(" ").trim();
     } else if (tag === "listening") {
@@ -93,7 +96,7 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
     }
   }
   const none: AuditTls = { tlsverify: false, tlscacert: "", tlscert: "", tlskey: "", listeners: [] };
-  return { files, running, listening, owner, ...(running ? effectiveTls(argv, config) : none) };
+  return { files, running, listening, owner, ...(clock !== undefined ? { clock } : {}), ...(running ? effectiveTls(argv, config) : none) };
 }
 
 /** What a TLS client without a certificate sees on a port. */
@@ -186,6 +189,8 @@ export interface SshResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** When the command ended, in ms since the epoch (this machine's clock). */
+  finishedAt: number;
 }
 
 /** Runs COMMAND over SSH (stdin from INPUT); resolves with its exit code and output. */
@@ -213,7 +218,7 @@ export function sshExec(connection: AuditConnection, command: string, input: str
           if (settled) return;
           settled = true;
           client.end();
-          resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+          resolve({ code: typeof code === "number" ? code : 1, stdout, stderr, finishedAt: Date.now() });
         });
         stream.end(input === undefined ? "" : input);
       });
@@ -263,5 +268,7 @@ export async function inspectHost(props: InspectProps): Promise<Observed> {
     const why = (ssh.stderr || ssh.stdout).trim().split("\n").slice(-3).join(" / ");
     return { reachable: false, error: `inspection on ${c.host} failed (exit ${ssh.code}): ${why}`, port: e.port, ...served };
   }
-  return { reachable: true, port: e.port, ...parseInspect(ssh.stdout, paths), ...served };
+  const { clock, ...inspected } = parseInspect(ssh.stdout, paths);
+  const offset = clock === undefined ? {} : { clockOffsetSeconds: clock - Math.round(ssh.finishedAt / 1000) };
+  return { reachable: true, port: e.port, ...inspected, ...offset, ...served };
 }

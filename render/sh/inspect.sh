@@ -12,7 +12,9 @@
 #   running yes|no, cmdline BASE64 (dockerd's argv, NUL-separated), config BASE64|- (its daemon.json)
 #   listening yes|no              (a socket listens on the TLS port, from the kernel's tables)
 #   owner PROJECT/STACK/ENTRY     (the first line of $STATE/owner; empty when there is none)
+#   clock EPOCH                   (the host's time, for the clock's offset from the Pulumi machine)
 set -u
+printf 'clock %s\n' "$(date -u +%s)"
 printf 'owner %s\n' "$(head -n 1 "$STATE/owner" 2>/dev/null || true)"
 for f in "$@"; do
   if [ -f "$f" ]; then

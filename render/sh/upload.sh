@@ -5,7 +5,24 @@
 # It is the first step that writes to the host: it refuses a host another stack owns (check_owner)
 # before writing anything, and when staging fails (a full disk) it removes what it wrote and the
 # host is as it was. Then it records $ETC_DOCKER's mode (for destroy) and claims the host.
+#
+# The payload's first line, `VALID_FROM EPOCH WHAT`, is when the youngest client certificate the
+# daemon must accept became valid: a host whose clock is behind that would refuse it as "not yet
+# valid", so such a host is an error before anything is written.
 check_owner
+IFS= read -r first || first=""
+case "$first" in
+  "VALID_FROM "*)
+    rest=${first#VALID_FROM }
+    valid_from=${rest%% *}
+    what=${rest#* }
+    now=$(date -u +%s)
+    if [ "$now" -lt "$valid_from" ]; then
+      fail "its clock is $((valid_from - now)) s behind: $what, valid from $(date -u -d "@$valid_from" +%Y-%m-%dT%H:%M:%SZ), is not valid yet at the host's time $(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ), so dockerd would refuse it; nothing was changed. Set the host's clock (NTP) and run pulumi up again"
+    fi
+    ;;
+  *) fail "the files on stdin do not start with VALID_FROM; nothing was changed" ;;
+esac
 etc_mode=$(stat -c %a "$ETC_DOCKER" 2>/dev/null || echo 755)
 fresh=""
 [ -d "$STATE" ] || fresh=yes

@@ -21,6 +21,7 @@ import { expectedFiles, expectedState, managedPaths } from "./auditFixtures";
 import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten } from "../../components/audit/compare";
 import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
+import { clockWarning } from "../../components/hostAudit";
 import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
 import { testHost } from "../support/config";
 import { selfSigned } from "../support/openssl";
@@ -203,6 +204,7 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
       tlskey: "/key.pem",
       listeners: ["tcp://0.0.0.0:9"],
       owner: "docker-tls/prod/web1",
+      clock: expect.any(Number),
     });
 
     // No dockerd (the pid file names a process of another name, then nothing), no listener.
@@ -625,5 +627,19 @@ describe("the drift command's report", () => {
       'invalid docker-tls configuration: / - hosts[2] (web3).address: "10.0.0.999" is not an IP address or DNS name / ' +
         '- clients[0] (docker-tls-check).name: "docker-tls-check" is reserved for the program\'s own endpoint checks',
     );
+  });
+});
+
+describe("the host's clock, from its audit", () => {
+  test("beyond a minute off: a warning that says which way and what it breaks; within: none", () => {
+    expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: -600 })).toBe(
+      "host web1: its clock is 600 s behind this machine's (inspected by its audit); a certificate issued less than that long ago is not valid there yet, and the next pulumi up that issues one fails on it. Set its clock (NTP)",
+    );
+    expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: 120 })).toMatch(
+      /^host web1: its clock is 120 s ahead of this machine's/,
+    );
+    expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: -60 })).toBeUndefined();
+    expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: 3 })).toBeUndefined();
+    expect(clockWarning("web1", { reachable: false })).toBeUndefined();
   });
 });

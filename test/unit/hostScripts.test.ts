@@ -577,3 +577,35 @@ describe("ownership: the owner record in the state folder", () => {
     expect(fs.statSync(etc).mode & 0o777).toBe(0o755);
   });
 });
+
+describe("the host's clock, checked by the upload step before it writes anything", () => {
+  const files = [{ path: "/nonexistent/docker-tls-test/a", mode: "0444", content: "a\n" }];
+  /** A `date` that answers as a host whose clock is `behind` seconds behind, for `+%s`; the real one otherwise. */
+  const clockBehind = (behind: number) =>
+    fakeBin({ date: `case "$*" in *+%s*) echo $(( $(/bin/date -u +%s) - ${behind} )) ;; *) /bin/date "$@" ;; esac` });
+
+  test("a host behind the youngest client certificate's start is refused, naming it; nothing is staged", () => {
+    const state = path.join(tmpDir(), "docker-tls");
+    const validFrom = { epoch: Math.floor(Date.now() / 1000) - 30, what: "client certificate bob" };
+    const r = spawnSync("sh", ["-c", renderUploadScript(target("sysv", { stateDir: state }))], {
+      input: renderUploadPayload(files, validFrom),
+      env: clockBehind(600).env,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toMatch(
+      /^host web1: its clock is 5[67]\d s behind: client certificate bob, valid from \S+Z, is not valid yet at the host's time \S+Z, so dockerd would refuse it; nothing was changed\./,
+    );
+    expect(fs.existsSync(state)).toBe(false);
+  });
+
+  test("a host whose clock is past it stages the files", () => {
+    const state = path.join(tmpDir(), "docker-tls");
+    const validFrom = { epoch: Math.floor(Date.now() / 1000) - 3600, what: "client certificate ci" };
+    const r = spawnSync("sh", ["-c", renderUploadScript(target("sysv", { stateDir: state }))], {
+      input: renderUploadPayload(files, validFrom),
+      env: clockBehind(600).env,
+    });
+    expect({ status: r.status, stderr: r.stderr.toString() }).toEqual({ status: 0, stderr: "" });
+    expect(fs.readdirSync(path.join(state, "next"))).toEqual([sha256("a\n")]);
+  });
+});

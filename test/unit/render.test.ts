@@ -16,6 +16,7 @@ import {
   sha256,
   shellQuote,
   restartDigest,
+  latestValidFrom,
 } from "../../render/scripts";
 import { scriptTarget } from "../support/targets";
 
@@ -207,12 +208,25 @@ describe("payload and manifest", () => {
     { path: "/etc/docker/server-key.pem", mode: "0400", content: "KEY\n" },
     { path: "/etc/docker/daemon.json", mode: "0644", content: "x".repeat(200) },
   ];
-  test("payload: base64 between FILE and END, lines of 76", () => {
-    const p = renderUploadPayload(files);
-    expect(p.startsWith(`FILE\n${Buffer.from("KEY\n").toString("base64")}\nEND\nFILE\n`)).toBe(true);
+  test("payload: VALID_FROM, then base64 between FILE and END, lines of 76", () => {
+    const p = renderUploadPayload(files, { epoch: 1764460800.7, what: "client certificate  ci" });
+    expect(p.startsWith(`VALID_FROM 1764460800 client certificate ci\nFILE\n${Buffer.from("KEY\n").toString("base64")}\nEND\nFILE\n`)).toBe(
+      true,
+    );
     expect(Math.max(...p.split("\n").map((l) => l.length))).toBe(76);
     expect(p).not.toContain("KEY\n");
   });
+  test("latestValidFrom: the certificate that became valid last", () => {
+    expect(
+      latestValidFrom([
+        { notBefore: "2026-11-01T00:00:00Z", what: "client certificate ci" },
+        { notBefore: "2026-11-30T12:00:00Z", what: "client certificate bob" },
+        { notBefore: "not a time", what: "client certificate odd" },
+      ]),
+    ).toEqual({ epoch: Date.parse("2026-11-30T12:00:00Z") / 1000, what: "client certificate bob" });
+    expect(latestValidFrom([])).toEqual({ epoch: 0, what: "no certificate" });
+  });
+
   test("manifest: hash, mode, path and restart digest, then `end`", () => {
     expect(renderManifest(files)).toBe(
       `${sha256("KEY\n")} 400 /etc/docker/server-key.pem ${sha256("KEY\n")}\n` +
