@@ -34,6 +34,10 @@ while read -r sum mode path rkey; do
     fi
   fi
 done < "$manifest.new"
+# The list of what is installed; the previous one comes back if this change is rolled back, so
+# that destroy compares the live files with what is really in place.
+rm -f "$manifest.prev"
+[ ! -f "$manifest" ] || cp -p "$manifest" "$manifest.prev"
 mv -f "$manifest.new" "$manifest"
 claim
 
@@ -54,7 +58,7 @@ chown root:root "$ETC_DOCKER"
 
 # After success no copy of the previous or staged server key is left (the backup is the host's own).
 done_ok() {
-  rm -rf "$STATE/prev" "$STATE/restart-pending"
+  rm -rf "$STATE/prev" "$STATE/restart-pending" "$manifest.prev"
   rm -f "$STATE/next"/*
   say "$1"
   exit 0
@@ -91,6 +95,7 @@ fi
 log=$(daemon_log)
 say "dockerd did not come back; restoring the previous configuration"
 restore_set "$STATE/prev"
+if [ -f "$manifest.prev" ]; then mv -f "$manifest.prev" "$manifest"; else rm -f "$manifest"; fi
 rm -f "$STATE/restart-pending"
 restart_daemon || true
 if wait_daemon any; then back="dockerd is running again on the previous configuration"; else back="dockerd did NOT come back on the previous configuration either"; fi

@@ -434,6 +434,9 @@ describe("steps run against a temporary state dir", () => {
       const t = target("custom", { restartCommand: "service docker restart # ours", port: 1, waitSeconds: 1, stateDir: state });
       const fake = fakeBin({ service: "exit 0", journalctl: 'echo "the daemon said no"' });
       execFileSync("sh", ["-c", renderUploadScript(t)], { input: renderUploadPayload(files), env: fake.env });
+      // What a previous run installed: the live daemon.json.
+      const previous = `${sha256("old\n")} 644 ${files[0].path} ${sha256("old\n")}\n`;
+      fs.writeFileSync(path.join(state, "manifest"), previous);
       const r = spawnSync("sh", ["-c", renderApplyScript(t)], { input: renderManifest(files), env: fake.env });
 
       expect(fake.log()).toBe(
@@ -453,7 +456,8 @@ describe("steps run against a temporary state dir", () => {
       expect(fs.readFileSync(path.join(live, "daemon.json"), "utf8")).toBe("old\n");
       expect(fs.readFileSync(path.join(state, `backup/files${files[0].path}`), "utf8")).toBe("old\n");
       expect(fs.existsSync(path.join(state, `backup/absent${files[1].path}`))).toBe(true);
-      expect(fs.readFileSync(path.join(state, "manifest"), "utf8")).toBe(renderManifest(files).replace(/end\n$/, ""));
+      // The list of what is installed is the previous one again (destroy compares the live files with it).
+      expect(fs.readFileSync(path.join(state, "manifest"), "utf8")).toBe(previous);
       expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
       expect(fs.readdirSync(path.join(state, "next")).sort()).toEqual(files.map((f) => sha256(f.content)).sort());
     },
