@@ -347,8 +347,31 @@ const pkiSchema = z
     renewBeforeHours: hours.default(720), // 30 days
     /** Subject organisation (O) of every certificate. */
     organization: z.string().min(1).default("docker-tls"),
+    /**
+     * Which CA issues the server certificates: 1 is the stack's first. Raising it starts a CA
+     * rotation (index.ts): a new CA, every server certificate reissued by it.
+     */
+    caGeneration: z
+      .number({ error: (i) => `${quoted(i.input)} is not a whole number` })
+      .int({ error: (i) => `${quoted(i.input)} is not a whole number` })
+      .min(1, { error: (i) => `${quoted(i.input)} must be 1 or more` })
+      .default(1),
+    /**
+     * During a CA rotation (phase 1), the clients' ca.pem also holds the previous generation's CA,
+     * so that bundles taken before and after both verify every daemon; false (phase 2) drops it.
+     */
+    trustPreviousCa: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.trustPreviousCa && p.caGeneration < 2) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["trustPreviousCa"],
+        message: "needs pki.caGeneration 2 or more: generation 1 has no previous CA",
+      });
+    }
+  });
 
 /** Defaults of the top-level keys that are neither objects nor lists (Pulumi.yaml and the README state them too). */
 export const STACK_DEFAULTS = {
@@ -507,6 +530,8 @@ export interface PkiConfig {
   leafValidityHours: number;
   renewBeforeHours: number;
   organization: string;
+  caGeneration: number;
+  trustPreviousCa: boolean;
 }
 
 /** The validated configuration. The SSH key is held apart: the caller makes it a secret. */

@@ -29,13 +29,19 @@ const sshPrivateKey = config.sshKey.fromSecret
   ? new pulumi.Config("docker-tls").requireSecret("sshPrivateKey")
   : pulumi.secret(config.sshKey.content);
 
-const ca = new CertificateAuthority("ca", {
-  commonName: `docker-tls CA (${pulumi.getProject()}/${stack})`,
-  organization: pki.organization,
-  algorithm: pki.algorithm,
-  validityHours: pki.caValidityHours,
-  renewBeforeHours: pki.renewBeforeHours,
-});
+// The CA of generation `pki.caGeneration` issues the server certificates. Generation 1 keeps the
+// name `ca` it had before rotations existed; a rotation adds `ca-g2`, `ca-g3`… During phase 1
+// (`pki.trustPreviousCa`) the previous generation stays, and the clients' ca.pem holds both.
+const caOf = (generation: number) =>
+  new CertificateAuthority(generation === 1 ? "ca" : `ca-g${generation}`, {
+    commonName: `docker-tls CA (${pulumi.getProject()}/${stack})${generation === 1 ? "" : ` g${generation}`}`,
+    organization: pki.organization,
+    algorithm: pki.algorithm,
+    validityHours: pki.caValidityHours,
+    renewBeforeHours: pki.renewBeforeHours,
+  });
+const ca = caOf(pki.caGeneration);
+const previousCa = pki.trustPreviousCa ? caOf(pki.caGeneration - 1) : undefined;
 
 const clientCert = (name: string) =>
   new ClientCertificate(`client-${name}`, {
@@ -119,8 +125,20 @@ const hosts = config.hosts.map((h) => {
   return { name: h.name, server, host, audit, check };
 });
 
-/** The CA clients trust, as `ca.pem`. */
-export const caCertPem = ca.certPem;
+/** The CA clients trust, as `ca.pem`: during a CA rotation's phase 1, the new CA and the previous one. */
+export const caCertPem = previousCa
+  ? pulumi.all([ca.certPem, previousCa.certPem]).apply((pems) => pems.map((p) => p.trim() + "\n").join(""))
+  : ca.certPem;
+
+/** Where the stack is in a CA rotation (README, "CA rotation"). */
+export const caRotation = {
+  generation: pki.caGeneration,
+  phase: previousCa
+    ? `1: generations ${pki.caGeneration} and ${pki.caGeneration - 1} trusted; once every client has the new ca.pem, set pki.trustPreviousCa to false`
+    : pki.caGeneration === 1
+      ? "none: the stack's first CA"
+      : `2: generation ${pki.caGeneration} only`,
+};
 
 /** Per client: `cert.pem`, `key.pem` (secret) and expiry. */
 export const clientCertificates = Object.fromEntries(

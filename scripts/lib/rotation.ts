@@ -123,7 +123,8 @@ const KEY_OF = {
 } as const;
 
 const KEY_NAME = {
-  ca: /^(ca)-key$/,
+  // `ca` (generation 1) or `ca-gN` (index.ts, after a two-phase CA rotation).
+  ca: /^(ca(?:-g\d+)?)-key$/,
   host: /^server-(.+)-key$/,
   client: /^client-(.+)-key$/,
 } as const;
@@ -156,7 +157,10 @@ export function knownNames(resources: readonly StateResource[], kind: "host" | "
  */
 export function rotationUrns(resources: readonly StateResource[], target: RotationTarget, stack: string): string[] {
   const keys = keysOf(resources, target.kind);
-  const key = keys.get(target.kind === "ca" ? "ca" : target.name);
+  const generation = (name: string) => Number(/-g(\d+)$/.exec(name)?.[1] ?? 1);
+  // The CA that issues the server certificates: the highest generation in the state.
+  const currentCa = [...keys.keys()].sort((a, b) => generation(b) - generation(a))[0];
+  const key = keys.get(target.kind === "ca" ? (currentCa ?? "ca") : target.name);
   if (key !== undefined) return [key];
   if (target.kind === "ca") throw new Error(`stack ${stack} has no CA key (ca-key) in its state: run pulumi up first`);
   const known = [...keys.keys()].sort();
@@ -279,7 +283,7 @@ export function summarize(target: RotationTarget, events: readonly EngineEvent[]
     target,
     reissued,
     restarts,
-    caChanged: reissued.includes("ca"),
+    caChanged: reissued.some((n) => /^ca(-g\d+)?$/.test(n)),
     newClientCertificates: clientCerts.map((n) => n.slice("client-".length)).filter((n) => n !== CHECK_CLIENT),
     newClientIssuers: issuers.map((n) => n.slice("client-".length, -"-issuer".length)).filter((n) => n !== CHECK_CLIENT),
     other: changes.filter((c) => !explained(c) && c.kind !== "delete").map((c) => `${c.name} (${c.kind})`),

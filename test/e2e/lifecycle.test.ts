@@ -6,7 +6,8 @@
  * sbx1's docker unit starts dockerd with `--config-file /etc/docker/alt.json` (a drop-in of the
  * host's own): the program must make dockerd read its daemon.json, keeping alt.json's settings.
  * Then `npm run rotate -- --host sbx1` reissues sbx1's server certificate with one restart there
- * and none on sbx2, while a client bundle taken before keeps working.
+ * and none on sbx2, while a client bundle taken before keeps working. Then the CA is rotated in two
+ * phases (pki.caGeneration, pki.trustPreviousCa) while a client polls with the two-CA bundle.
  */
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -32,8 +33,8 @@ cat > /etc/systemd/system/docker.service.d/10-alt.conf <<'EOF'
 ExecStart=
 ExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock --config-file /etc/docker/alt.json
 EOF
-echo '{"labels": ["from-alt"]}' > /etc/docker/alt.json
-echo '{"labels": ["from-daemon-json"]}' > /etc/docker/daemon.json
+echo '{"labels": ["origin=alt"]}' > /etc/docker/alt.json
+echo '{"labels": ["origin=daemon-json"]}' > /etc/docker/daemon.json
 systemctl daemon-reload && systemctl restart docker.service`;
 
 const ALT_FILES = "sha256sum /etc/systemd/system/docker.service.d/10-alt.conf /etc/docker/alt.json";
@@ -103,7 +104,7 @@ test("1. a unit that names --config-file: dockerd reads the managed daemon.json,
   expect(cmdline).not.toContain("--config-file");
   expect(cmdline).toContain("--containerd=/run/containerd/containerd.sock");
   const managed = JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json")) as Record<string, unknown>;
-  expect(managed.labels).toEqual(["from-alt"]);
+  expect(managed.labels).toEqual(["origin=alt"]);
   expect(managed.tlsverify).toBe(true);
   expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
   expect((await withBundle(hosts[0], await outputs())).status).toBe(200);
@@ -138,9 +139,64 @@ test("3. rotate refuses an unknown host, and without --yes and a terminal, chang
   expect(noTty.stderr).toContain("--yes");
 });
 
-test("4. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
+test("4. CA rotation, phase 1: a new CA issues every server certificate; the new ca.pem holds both CAs; the old ca.pem alone is refused", async () => {
+  const before = await outputs();
+  const starts = await allStarts(hosts);
+  await stack.setConfig("docker-tls:pki", { value: JSON.stringify({ caGeneration: 2, trustPreviousCa: true }) });
+  expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 1, sbx2: 1 });
+  const after = await outputs();
+  expect(after.caCertPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+  expect(after.caCertPem).toContain(before.caCertPem.trim());
+  expect((after as unknown as { caRotation: { phase: string } }).caRotation.phase).toMatch(/^1: generations 2 and 1 trusted/);
+  for (const h of hosts) {
+    expect((await withBundle(h, after)).status).toBe(200);
+    // A client that kept only the old ca.pem: the daemon's new certificate does not verify.
+    const stale = await tlsGet(h, {
+      ca: before.caCertPem,
+      cert: after.clientCertificates.ci.certPem,
+      key: after.clientCertificates.ci.keyPem,
+    });
+    expect(stale.error).toMatch(/certificate/i);
+  }
+});
+
+test("5. CA rotation, phase 2: the old CA leaves ca.pem, no daemon restarts, and a two-CA bundle never fails a handshake", async () => {
+  const twoCa = await outputs();
+  const starts = await allStarts(hosts);
+  // Polls every host with the phase-1 bundle while the phase-2 update runs.
+  let polling = true;
+  const failures: string[] = [];
+  let polls = 0;
+  const poller = (async () => {
+    while (polling) {
+      for (const h of hosts) {
+        const r = await withBundle(h, twoCa);
+        polls++;
+        if (r.status !== 200) failures.push(`${h.name}: ${r.error ?? r.status}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  try {
+    await stack.setConfig("docker-tls:pki", { value: JSON.stringify({ caGeneration: 2, trustPreviousCa: false }) });
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  } finally {
+    polling = false;
+    await poller;
+  }
+  expect({ failures, polled: polls > 4 }).toEqual({ failures: [], polled: true });
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 0 });
+  const after = await outputs();
+  expect(after.caCertPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+  expect(twoCa.caCertPem).toContain(after.caCertPem.trim());
+  expect((after as unknown as { caRotation: { phase: string } }).caRotation.phase).toBe("2: generation 2 only");
+  for (const h of hosts) expect((await withBundle(h, after)).status).toBe(200);
+});
+
+test("6. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
   expect((await stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
   expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
   expect(await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline")).toContain("--config-file /etc/docker/alt.json");
-  expect(JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json"))).toEqual({ labels: ["from-daemon-json"] });
+  expect(JSON.parse(await onHost(hosts[0], "cat /etc/docker/daemon.json"))).toEqual({ labels: ["origin=daemon-json"] });
 });

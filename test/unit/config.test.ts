@@ -538,3 +538,13 @@ describe("host key types", () => {
     expect(problems(withKey("ssh-ed25519"))).toEqual(['hosts[0] (web1).hostKey: is not an SSH public key line ("ssh-ed25519 AAAA…")']);
   });
 });
+
+describe("CA rotation settings", () => {
+  test("trustPreviousCa needs a previous generation; caGeneration is a whole number from 1", () => {
+    expect(problems({ ...base(), pki: { trustPreviousCa: true } })).toEqual([
+      "pki.trustPreviousCa: needs pki.caGeneration 2 or more: generation 1 has no previous CA",
+    ]);
+    expect(problems({ ...base(), pki: { caGeneration: 0 } })).toEqual(["pki.caGeneration: 0 must be 1 or more"]);
+    expect(problems({ ...base(), pki: { caGeneration: 2, trustPreviousCa: true } })).toEqual([]);
+  });
+});

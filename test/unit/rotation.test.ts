@@ -162,6 +162,11 @@ describe("which key a rotation replaces", () => {
     ]);
   });
 
+  test("during a two-phase CA rotation: the current generation's key (ca-g2), not the previous one's", () => {
+    const rotating = [...STATE, res(`${CA}$${KEY}`, "ca-g2-key")];
+    expect(rotationUrns(rotating, { kind: "ca" }, "prod")).toEqual([urn(`${CA}$${KEY}`, "ca-g2-key")]);
+  });
+
   test("the hosts and clients a stack has, from their keys", () => {
     expect(knownNames(STATE, "host")).toEqual(["web1", "web2"]);
     expect(knownNames(STATE, "client")).toEqual(["alice", "ci", CHECK_CLIENT]);
