@@ -194,7 +194,37 @@ test("5. CA rotation, phase 2: the old CA leaves ca.pem, no daemon restarts, and
   for (const h of hosts) expect((await withBundle(h, after)).status).toBe(200);
 });
 
-test("6. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
+test("6. a host whose clock is 10 minutes behind: the audit warns, and a new client certificate is refused there before anything changes", async () => {
+  // The host's clock as the program reads it: a `date` first on root's PATH that answers 600 s
+  // early for `+%s` (the sandbox shares this machine's kernel clock, which a test must not move).
+  const FAKE_DATE = `cat > /usr/local/bin/date <<'EOF'
+#!/bin/sh
+case "$*" in *+%s*) echo $(( $(/bin/date -u +%s) - 600 )) ;; *) exec /bin/date "$@" ;; esac
+EOF
+chmod 755 /usr/local/bin/date`;
+  await onHost(hosts[0], FAKE_DATE);
+  try {
+    const before = await onHost(hosts[0], "sha256sum /etc/docker/*.pem /etc/docker/daemon.json");
+    const preview = await stack.preview({ refresh: true, color: "never" });
+    expect(preview.stdout).toMatch(/host sbx1: its clock is (59\d|60\d) s behind this machine's/);
+    expect(preview.stdout).not.toMatch(/host sbx2: its clock/);
+    // A client added now: its certificate is seconds old, so sbx1 would refuse it as not yet valid.
+    await stack.setConfig("docker-tls:clients", { value: JSON.stringify([{ name: "ci" }, { name: "dana" }]) });
+    const error = await stack.up({ color: "never" }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(error).toMatch(/host sbx1: its clock is \d+ s behind: client certificate dana, valid from \S+, is not valid yet/);
+    expect(await onHost(hosts[0], "sha256sum /etc/docker/*.pem /etc/docker/daemon.json")).toBe(before);
+  } finally {
+    await onHost(hosts[0], "rm -f /usr/local/bin/date");
+  }
+  // The clock right again: the same up goes through.
+  expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  expect((await withBundle(hosts[0], await outputs(), "dana")).status).toBe(200);
+});
+
+test("7. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
   expect((await stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
   expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
   expect(await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline")).toContain("--config-file /etc/docker/alt.json");
