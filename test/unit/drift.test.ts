@@ -501,7 +501,8 @@ describe("the audit's SSH host key", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-  });
+    // Three SSH handshakes and TLS probes: seconds each on a loaded 2-core machine.
+  }, 60_000);
 });
 
 describe("the drift command's report", () => {
