@@ -23,13 +23,19 @@ trap '' PIPE HUP
 changed=""
 reloadable=yes
 while read -r sum mode path rkey; do
-  if [ ! -f "$path" ] || [ "$(sha256_of "$path")" != "$sum" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
+  live_sum=-
+  live_mode=-
+  if [ -f "$path" ]; then
+    live_sum=$(sha256_of "$path")
+    live_mode=$(stat -c %a:%u:%g "$path")
+  fi
+  if [ "$live_sum" != "$sum" ] || [ "$live_mode" != "$mode:0:0" ]; then
     [ -f "$STATE/next/$sum" ] || fail "the staged copy of $path is missing; run pulumi up --refresh (its audit stages and installs the files again)"
     changed="$changed $path"
     # Reloadable: the live file is the one installed last time, only its content changes, and the
     # part of it that needs a restart stays the same.
     before=$(awk -v p="$path" '$3 == p { print $1 ":" $2 ":" $4 }' "$manifest" 2>/dev/null || true)
-    if [ ! -f "$path" ] || [ "$before" != "$(sha256_of "$path"):$mode:$rkey" ] || [ "$(stat -c %a:%u:%g "$path")" != "$mode:0:0" ]; then
+    if [ "$live_sum" = - ] || [ "$before" != "$live_sum:$mode:$rkey" ] || [ "$live_mode" != "$mode:0:0" ]; then
       reloadable=""
     fi
   fi

@@ -51,10 +51,14 @@ daemon_log() {
       ;;
   esac
 }
+# dockerd's pid from its pid file, else from the process table (without systemd to ask).
+pid_file_pid() {
+  pid=$(cat /var/run/docker.pid 2>/dev/null || pidof dockerd 2>/dev/null || true)
+  echo "${pid%% *}"
+}
 # A zombie still answers kill -0, so read the process state instead.
 pid_alive() {
-  pid=$(cat /var/run/docker.pid 2>/dev/null || pidof dockerd 2>/dev/null || true)
-  pid=${pid%% *}
+  pid=$(pid_file_pid)
   [ -n "$pid" ] && [ -r "/proc/$pid/status" ] && ! grep -q '^State:.*Z' "/proc/$pid/status"
 }
 daemon_alive() {
@@ -91,7 +95,7 @@ serves_our_cert() {
 daemon_pid() {
   case "$INIT" in
     systemd) systemctl show -p MainPID --value docker.service 2>/dev/null || true ;;
-    *) pid=$(cat /var/run/docker.pid 2>/dev/null || pidof dockerd 2>/dev/null || true); echo "${pid%% *}" ;;
+    *) pid_file_pid ;;
   esac
 }
 # A dockerd that answers and then crashes (and is restarted by systemd, again and again) is not up:
