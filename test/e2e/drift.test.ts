@@ -15,7 +15,7 @@ import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
-import { ROOT, programDir } from "../support/program";
+import { ROOT, programDir, tearDown } from "../support/program";
 import { isSecretInput } from "../support/mocks";
 import type { DriftReport } from "../../scripts/drift";
 
@@ -113,18 +113,7 @@ async function configure(extra: Record<string, unknown>[] = []): Promise<void> {
   });
 }
 
-afterAll(async () => {
-  try {
-    try {
-      if (stack) await stack.destroy({ color: "never" });
-    } finally {
-      if (stack) await stack.workspace.removeStack(STACK, { force: true });
-    }
-  } finally {
-    await sandbox.down();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+afterAll(() => tearDown(stack, tmp));
 
 // ---------------------------------------------------------------------------------------------
 

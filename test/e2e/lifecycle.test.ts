@@ -16,7 +16,7 @@ import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
-import { ROOT, programDir } from "../support/program";
+import { ROOT, programDir, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
 
 const STACK = "life";
@@ -79,18 +79,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  try {
-    try {
-      if (stack) await stack.destroy({ color: "never" });
-    } finally {
-      if (stack) await stack.workspace.removeStack(STACK, { force: true });
-    }
-  } finally {
-    await sandbox.down();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+afterAll(() => tearDown(stack, tmp));
 
 let altFiles: string;
 

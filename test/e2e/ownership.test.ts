@@ -17,7 +17,7 @@ import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { ORIGINAL_STATE, TestHost, onHost, tlsGet } from "../support/hosts";
-import { programDir } from "../support/program";
+import { programDir, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
 
 let tmp: string;
@@ -76,14 +76,7 @@ beforeAll(async () => {
   await setHosts(a, [sbx1(), sbx2()]);
 });
 
-afterAll(async () => {
-  try {
-    if (a) await a.destroy({ color: "never" });
-  } finally {
-    await sandbox.down();
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-});
+afterAll(() => tearDown(a, tmp));
 
 test("0. a host without a pinned SSH key is a config error, before any host is touched; the opt-out warns on every run", async () => {
   const before = await hostState(hosts[0]);
