@@ -32,28 +32,37 @@ const sshPrivateKey = config.sshKey.fromSecret
 // The CA of generation `pki.caGeneration` issues the server certificates. Generation 1 keeps the
 // name `ca` it had before rotations existed; a rotation adds `ca-g2`, `ca-g3`… During phase 1
 // (`pki.trustPreviousCa`) the previous generation stays, and the clients' ca.pem holds both.
+// Each certificate component warns, in preview and up, when its certificate expires within
+// pki.warnBeforeHours (components/keys.ts: warnOfExpiry), naming it with its role.
 const caOf = (generation: number) =>
   new CertificateAuthority(generation === 1 ? "ca" : `ca-g${generation}`, {
     commonName: `docker-tls CA (${pulumi.getProject()}/${stack})${generation === 1 ? "" : ` g${generation}`}`,
+    role:
+      generation === pki.caGeneration
+        ? "the CA that signs every server certificate, the clients' ca.pem"
+        : "the previous CA, in the clients' ca.pem during the CA rotation's phase 1",
     organization: pki.organization,
     algorithm: pki.algorithm,
     validityHours: pki.caValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
 const ca = caOf(pki.caGeneration);
 const previousCa = pki.trustPreviousCa ? caOf(pki.caGeneration - 1) : undefined;
 
-const clientCert = (name: string) =>
+const clientCert = (name: string, role: string) =>
   new ClientCertificate(`client-${name}`, {
     clientName: name,
+    role,
     organization: pki.organization,
     algorithm: pki.algorithm,
     issuerValidityHours: pki.caValidityHours,
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
-const clients = Object.fromEntries(config.clients.map((c) => [c.name, clientCert(c.name)]));
-const checker = clientCert(CHECK_CLIENT);
+const clients = Object.fromEntries(config.clients.map((c) => [c.name, clientCert(c.name, `client ${c.name}`)]));
+const checker = clientCert(CHECK_CLIENT, "the program's own client for the endpoint checks");
 
 // Each daemon trusts exactly the issuers of the current clients (and of the checker).
 const clientCaBundle = pulumi
@@ -70,6 +79,7 @@ const hosts = config.hosts.map((h) => {
   const server = new ServerCertificate(`server-${h.name}`, {
     ca,
     commonName: h.name,
+    role: `server of host ${h.name}`,
     address: h.address,
     dnsNames: h.dnsNames,
     ipAddresses: h.ipAddresses,
@@ -77,6 +87,7 @@ const hosts = config.hosts.map((h) => {
     algorithm: pki.algorithm,
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
   const plan = planHost(h, {
     project: pulumi.getProject(),
@@ -140,9 +151,15 @@ export const caRotation = {
       : `2: generation ${pki.caGeneration} only`,
 };
 
-/** Per client: `cert.pem`, `key.pem` (secret) and expiry. */
+/** The expiry (RFC 3339) of the CA that signs the server certificates (the current generation's). */
+export const caNotAfter = ca.notAfter;
+
+/** Per client: `cert.pem`, `key.pem` (secret), its expiry and its issuer's (the daemons trust the issuer until then). */
 export const clientCertificates = Object.fromEntries(
-  Object.entries(clients).map(([name, c]) => [name, { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter }]),
+  Object.entries(clients).map(([name, c]) => [
+    name,
+    { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter, issuerNotAfter: c.issuerNotAfter },
+  ]),
 );
 
 /** Per host: DOCKER_HOST, the server certificate's fingerprint and expiry, and the daemon's version. */

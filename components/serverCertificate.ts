@@ -16,6 +16,8 @@ export interface ServerCertificateArgs extends CertificateSettings {
   dnsNames: string[];
   /** Extra IP SANs: `hosts[i].ipAddresses`. */
   ipAddresses: string[];
+  /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
+  role: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export class ServerCertificate extends LeafCertificate {
       name,
       () => ({
         ...certificateSettings(args),
+        role: args.role,
         commonName: args.commonName,
         ...serverSans(args),
         issuer: args.ca,
