@@ -18,7 +18,7 @@ import { DAEMON_DEFAULTS } from "../../config";
 import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
 import { renderInspectScript, renderManifest } from "../../render/scripts";
 import { expectedFiles, expectedState, managedPaths } from "./auditFixtures";
-import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten } from "../../components/audit/compare";
+import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten, observedAsInputs } from "../../components/audit/compare";
 import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
 import { clockWarning } from "../../components/hostAudit";
@@ -217,6 +217,7 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
 describe("the TLS probe (local TLS servers)", () => {
   const { cert, key } = selfSigned(fs.mkdtempSync(path.join(tmp, "tls-")), "server", "probe");
   const fingerprint = new X509Certificate(cert).fingerprint256;
+  const notAfter = new Date(new X509Certificate(cert).validTo).toISOString().replace(/\.000Z$/, "Z");
 
   async function serve(requestCert: boolean, run: (port: number) => Promise<void>): Promise<void> {
     const server = tls.createServer({ cert, key, requestCert, rejectUnauthorized: requestCert, ca: [cert] }, (s) => {
@@ -236,6 +237,7 @@ describe("the TLS probe (local TLS servers)", () => {
     await serve(true, async (port) => {
       expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
         serverCertSha256: fingerprint,
+        serverCertNotAfter: notAfter,
         requireClientCert: true,
         endpoint: expect.stringMatching(/^TLS; (refused|closed) without a client certificate$/),
       });
@@ -246,6 +248,7 @@ describe("the TLS probe (local TLS servers)", () => {
     await serve(false, async (port) => {
       expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
         serverCertSha256: fingerprint,
+        serverCertNotAfter: notAfter,
         requireClientCert: false,
         endpoint: "TLS without a client certificate: HTTP 200",
       });
@@ -257,12 +260,17 @@ describe("the TLS probe (local TLS servers)", () => {
     await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
     const port = (plain.address() as net.AddressInfo).port;
     try {
-      expect(await probeTls("127.0.0.1", port, 5000)).toMatchObject({ serverCertSha256: "", requireClientCert: false });
+      expect(await probeTls("127.0.0.1", port, 5000)).toMatchObject({
+        serverCertSha256: "",
+        serverCertNotAfter: "",
+        requireClientCert: false,
+      });
     } finally {
       plain.close();
     }
     expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
       serverCertSha256: "",
+      serverCertNotAfter: "",
       requireClientCert: false,
       endpoint: expect.stringMatching(new RegExp(`^port ${port}: ECONNREFUSED`)),
     });
@@ -354,6 +362,18 @@ describe("comparing a host with what the stack wants", () => {
     ]);
   });
 
+  test("the served certificate's expiry is observed, never drift: not wanted, not in the inputs a refresh leaves, no change in the diff", async () => {
+    const { expected, observed } = clean();
+    for (const serverCertNotAfter of ["2020-01-01T00:00:00Z", "", "2099-01-01T00:00:00Z"]) {
+      expect(compareAudit(expected, { ...observed, serverCertNotAfter })).toEqual([]);
+      const inputs = observedAsInputs({ ...flatten(expected), host: "web1", observed: {} }, { ...observed, serverCertNotAfter });
+      expect(JSON.stringify(inputs)).not.toContain("NotAfter");
+    }
+    const olds = { ...flatten(expected), host: "web1", observed: { ...observed, serverCertNotAfter: "2020-01-01T00:00:00Z" } };
+    const { observed: _, ...news } = olds;
+    expect(await provider.diff!("id", olds, news)).toEqual({ changes: false });
+  });
+
   test("a host that could not be inspected is one item: unreachable, with the reason", () => {
     const { expected } = clean();
     expect(compareAudit(expected, { reachable: false, error: "cannot reach root@192.0.2.10:22 over SSH: timed out" })).toEqual([
@@ -430,7 +450,7 @@ describe("the provider's diff", () => {
     });
     const r = await provider.read!("web1-1", p);
     const observed = r.props!.observed as Observed;
-    expect(observed).toMatchObject({ reachable: false, serverCertSha256: "", requireClientCert: false });
+    expect(observed).toMatchObject({ reachable: false, serverCertSha256: "", serverCertNotAfter: "", requireClientCert: false });
     expect(observed.error).toMatch(new RegExp(`^cannot reach root@127\\.0\\.0\\.1:${ports[0]} over SSH: .*ECONNREFUSED`));
     // The inputs a refresh leaves: the wanted state but `reachable: false`, so the diff names it.
     expect(r.inputs).toMatchObject({ reachable: false, running: true, host: "web1" });
