@@ -65,10 +65,10 @@ export function expiryOf(notAfter: string, now: Date, warnBeforeHours: number, r
   return { state, notAfter: utcSeconds(end), renewFrom: utcSeconds(renewFrom), left: distanceInWords(end - t) };
 }
 
-/** The command that reissues the certificate of tls resource `urn` now, on the stack the URN names. */
-export function replaceCommand(urn: string): string {
-  const stack = /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
-  return `npm run pulumi -- up${stack ? ` --stack ${stack}` : ""} --replace '${urn.replace(/'/g, `'\\''`)}'`;
+/** The command that reissues the certificates of tls resources `urns` now, on `stack` (by default the one the first URN names). */
+export function replaceCommand(urns: string[], stack = /^urn:pulumi:([^:]+)::/.exec(urns[0] ?? "")?.[1]): string {
+  const replace = urns.map((u) => ` --replace '${u.replace(/'/g, `'\\''`)}'`).join("");
+  return `npm run pulumi -- up${stack ? ` --stack ${stack}` : ""}${replace}`;
 }
 
 /**
@@ -87,7 +87,7 @@ export function expiryWarnings(certs: CertificateExpiry[], now: Date, warnBefore
     const cert = `certificate ${c.name} (${c.what})`;
     const e = expiryOf(c.notAfter, now, warnBeforeHours, renewBeforeHours);
     if (e === undefined) return [`${cert}: its expiry ${JSON.stringify(c.notAfter)} is not a time`];
-    const kept = `yet this run keeps it; reissue it with: ${replaceCommand(c.urn)}`;
+    const kept = `yet this run keeps it; reissue it with: ${replaceCommand([c.urn])}`;
     switch (e.state) {
       case "ok":
         return [];

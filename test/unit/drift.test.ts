@@ -22,7 +22,16 @@ import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten, observ
 import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
 import { clockWarning } from "../../components/hostAudit";
-import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
+import {
+  AUDIT_TYPE,
+  auditsFromEvents,
+  buildReport,
+  certificatesFromEvents,
+  hostReport,
+  pkiOfConfigValue,
+  previewError,
+  renderText,
+} from "../../scripts/drift";
 import { testHost } from "../support/config";
 import { selfSigned } from "../support/openssl";
 
@@ -661,5 +670,111 @@ describe("the host's clock, from its audit", () => {
     expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: -60 })).toBeUndefined();
     expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: 3 })).toBeUndefined();
     expect(clockWarning("web1", { reachable: false })).toBeUndefined();
+  });
+});
+
+describe("the drift command's report of served certificates' expiry", () => {
+  const NOW = new Date("2026-12-20T00:00:00Z");
+  const DAY = 86_400_000;
+  const PKI = { warnBeforeHours: 1440, renewBeforeHours: 720 };
+  const iso = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString().replace(/\.000Z$/, "Z");
+  const SERVER_URN =
+    "urn:pulumi:prod::docker-tls::dockertls:pki:ServerCertificate$tls:index/locallySignedCert:LocallySignedCert::server-sbx1-cert";
+  const { expected, observed } = clean();
+  const audit = (host: string, o: Observed) => ({ host, op: "same", outputs: { ...flatten(expected), host, observed: o } });
+  const serving = (days: number, over: Partial<Observed> = {}): Observed => ({ ...observed, serverCertNotAfter: iso(days), ...over });
+  const ctx = (reissued = false) => ({ now: NOW, pki: PKI, certificates: [{ urn: SERVER_URN, sha256: FP, reissued }] });
+
+  test("the stack's certificates by fingerprint, and whether the preview reissues them, from its events", () => {
+    const { cert } = selfSigned(fs.mkdtempSync(path.join(tmp, "events-")), "server", "events");
+    const event = (op: string, urn: string, certPem?: string, type = "tls:index/locallySignedCert:LocallySignedCert") =>
+      ({
+        resourcePreEvent: { metadata: { op, urn, type, old: certPem ? { outputs: { certPem }, inputs: {} } : undefined } },
+      }) as unknown as EngineEvent;
+    const other = SERVER_URN.replace("sbx1", "sbx2");
+    const certificates = certificatesFromEvents([
+      event("same", SERVER_URN, cert),
+      event("create-replacement", other),
+      event("replace", other, cert),
+      event(
+        "same",
+        "urn:pulumi:prod::docker-tls::tls:index/selfSignedCert:SelfSignedCert::ca-cert",
+        cert,
+        "tls:index/selfSignedCert:SelfSignedCert",
+      ),
+      event("same", "urn:pulumi:prod::docker-tls::x::broken", "not a PEM"),
+    ]);
+    const sha256 = new X509Certificate(cert).fingerprint256;
+    expect(certificates).toEqual([
+      { urn: SERVER_URN, sha256, reissued: false },
+      { urn: other, sha256, reissued: true },
+    ]);
+  });
+
+  test("a served certificate inside the warning window: on the host line, exit 2, the command that renews it now", () => {
+    const h = hostReport(audit("sbx1", serving(45)), ctx());
+    expect(h).toEqual({
+      host: "sbx1",
+      status: "clean",
+      drift: [],
+      certificate: { state: "warn", notAfter: iso(45), left: "in 45 days", renewFrom: iso(15), urn: SERVER_URN, reissued: false },
+    });
+    const report = buildReport("prod", [h], 0);
+    expect(report).toMatchObject({ status: "clean", exitCode: 2, renew: `npm run pulumi -- up --stack prod --replace '${SERVER_URN}'` });
+    expect(report.heal).toBeUndefined();
+    expect(renderText(report)).toBe(
+      `sbx1: clean; certificate expires ${iso(45)} (in 45 days)\nrenew with: npm run pulumi -- up --stack prod --replace '${SERVER_URN}'\n`,
+    );
+  });
+
+  test("inside the renew-before window and reissued by this preview: pulumi up renews it; expired: said so", () => {
+    const h1 = hostReport(audit("sbx1", serving(12)), ctx(true));
+    expect(h1.certificate).toMatchObject({ state: "renew", reissued: true });
+    const h2 = hostReport(audit("sbx2", serving(-3, { serverCertSha256: FP.replace(/^AA/, "BB") })), ctx(true));
+    // Not the stack's certificate: drift, which the heal replaces; nothing of the stack's to --replace.
+    expect(h2).toMatchObject({ status: "drift", certificate: { state: "expired", left: "3 days ago" } });
+    expect(h2.certificate).not.toHaveProperty("urn");
+    const report = buildReport("prod", [h2, h1], 0);
+    expect(report).toMatchObject({ status: "drift", exitCode: 2, renew: "npm run pulumi -- up --stack prod" });
+    expect(renderText(report).split("\n")).toEqual([
+      `sbx1: clean; certificate expires ${iso(12)} (in 12 days)`,
+      `sbx2: DRIFT port 2376 serves certificate BB:BB:CC:DD:EE:FF:00:11… (want AA:BB:CC:DD:EE:FF:00:11…); certificate expired ${iso(-3)} (3 days ago)`,
+      "heal with: npm run pulumi -- up --refresh --stack prod",
+      "renew with: npm run pulumi -- up --stack prod",
+      "",
+    ]);
+  });
+
+  test("inside the renew-before window but not reissued by this preview: --replace it", () => {
+    const h = hostReport(audit("sbx1", serving(12)), ctx(false));
+    expect(buildReport("prod", [h], 0).renew).toBe(`npm run pulumi -- up --stack prod --replace '${SERVER_URN}'`);
+  });
+
+  test("an unreachable host's probe still dates its certificate; exit 1 wins", () => {
+    const h = hostReport(audit("sbx3", { reachable: false, error: "timed out", serverCertSha256: FP, serverCertNotAfter: iso(20) }), ctx());
+    const report = buildReport("prod", [h], 0);
+    expect(report).toMatchObject({ status: "error", exitCode: 1 });
+    expect(renderText(report)).toBe(
+      `sbx3: UNREACHABLE timed out; certificate expires ${iso(20)} (in 20 days)\nrenew with: npm run pulumi -- up --stack prod --replace '${SERVER_URN}'\n`,
+    );
+  });
+
+  test("far off, none served, or an observation from before the probe dated it: nothing added, exit as before", () => {
+    const far = hostReport(audit("sbx1", serving(61)), ctx());
+    expect(far.certificate).toMatchObject({ state: "ok" });
+    const none = hostReport(audit("sbx2", { ...observed, serverCertNotAfter: "" }), ctx());
+    const old = hostReport(audit("sbx3", observed), ctx());
+    expect([none.certificate, old.certificate]).toEqual([undefined, undefined]);
+    const report = buildReport("prod", [far, none, old], 0);
+    expect(report).toMatchObject({ status: "clean", exitCode: 0 });
+    expect(report).not.toHaveProperty("renew");
+    expect(renderText(report)).toBe("sbx1: clean\nsbx2: clean\nsbx3: clean\n");
+  });
+
+  test("the windows come from the stack's docker-tls:pki value, with config.ts's defaults", () => {
+    expect(pkiOfConfigValue(undefined)).toMatchObject({ warnBeforeHours: 1440, renewBeforeHours: 720 });
+    expect(pkiOfConfigValue('{"warnBeforeHours": 2000}')).toMatchObject({ warnBeforeHours: 2000, renewBeforeHours: 720 });
+    expect(pkiOfConfigValue('{"renewBeforeHours": 2000}')).toMatchObject({ warnBeforeHours: 2720, renewBeforeHours: 2000 });
+    expect(pkiOfConfigValue("{not json")).toMatchObject({ warnBeforeHours: 1440 });
   });
 });

@@ -72,13 +72,16 @@ describe("the warnings of preview and up", () => {
     ]);
   });
 
-  test("the command that reissues a certificate now: on the URN's stack, the URN quoted for sh", () => {
-    expect(replaceCommand(SERVER_URN)).toBe(`npm run pulumi -- up --stack prod --replace '${SERVER_URN}'`);
+  test("the command that reissues certificates now: on the URN's stack or the one given, each URN quoted for sh", () => {
+    expect(replaceCommand([SERVER_URN])).toBe(`npm run pulumi -- up --stack prod --replace '${SERVER_URN}'`);
     // Stack names are plain words; a quote in the rest of the URN reaches pulumi intact.
-    expect(replaceCommand("urn:pulumi:dev::p::t::it's")).toBe(
+    expect(replaceCommand(["urn:pulumi:dev::p::t::it's"])).toBe(
       `npm run pulumi -- up --stack dev --replace 'urn:pulumi:dev::p::t::it'\\''s'`,
     );
-    expect(replaceCommand("not-a-urn")).toBe("npm run pulumi -- up --replace 'not-a-urn'");
+    expect(replaceCommand(["not-a-urn"])).toBe("npm run pulumi -- up --replace 'not-a-urn'");
+    expect(replaceCommand(["urn:pulumi:dev::p::t::a", "urn:pulumi:dev::p::t::b"], "acme/dev")).toBe(
+      "npm run pulumi -- up --stack acme/dev --replace 'urn:pulumi:dev::p::t::a' --replace 'urn:pulumi:dev::p::t::b'",
+    );
   });
 
   test("nothing to say: no certificates, all far off; a notAfter that is not a time is said", () => {
@@ -126,7 +129,7 @@ describe("the warnings of preview and up", () => {
           expect(w).toContain(`the first pulumi up after ${e.renewFrom}`);
         } else if (e.state === "renew" || e.state === "expired") {
           expect(Date.parse(e.renewFrom)).toBeLessThanOrEqual(t.getTime());
-          expect(w).toContain(`yet this run keeps it; reissue it with: ${replaceCommand(SERVER_URN)}`);
+          expect(w).toContain(`yet this run keeps it; reissue it with: ${replaceCommand([SERVER_URN])}`);
         } else {
           expect(w).toBeUndefined();
         }
