@@ -139,6 +139,8 @@ export interface StackCertificate {
   urn: string;
   /** SHA-256 fingerprint of its certificate (`AB:CD:…`), as the audits want it served. */
   sha256: string;
+  /** Its validityEndTime, as the state holds it. */
+  notAfter?: string;
   /** The preview plans to reissue it (a replacement). */
   reissued: boolean;
 }
@@ -155,7 +157,8 @@ export function certificatesFromEvents(events: EngineEvent[]): StackCertificate[
   for (const e of events) {
     const m: Metadata | undefined = e.resourcePreEvent?.metadata;
     if (!m || m.type !== LOCALLY_SIGNED_CERT) continue;
-    const pem = (m.old?.outputs as Record<string, unknown> | undefined)?.certPem;
+    const outputs = m.old?.outputs as Record<string, unknown> | undefined;
+    const pem = outputs?.certPem;
     const known = byUrn.get(m.urn);
     const reissued = (known?.reissued ?? false) || ["replace", "create-replacement", "delete-replaced"].includes(m.op);
     if (known) {
@@ -164,7 +167,9 @@ export function certificatesFromEvents(events: EngineEvent[]): StackCertificate[
     }
     if (typeof pem !== "string") continue;
     try {
-      byUrn.set(m.urn, { urn: m.urn, sha256: fingerprintSha256(pem), reissued });
+      const c: StackCertificate = { urn: m.urn, sha256: fingerprintSha256(pem), reissued };
+      if (typeof outputs?.validityEndTime === "string") c.notAfter = outputs.validityEndTime;
+      byUrn.set(m.urn, c);
     } catch {
       // not a certificate Node can read: no host serves it
     }
@@ -179,16 +184,20 @@ export interface ReportContext {
   certificates: StackCertificate[];
 }
 
-/** The certificate that `observed` saw served, against the windows of `ctx`; undefined when none was seen. */
+/**
+ * The certificate that `observed` saw served, against the windows of `ctx`; undefined when none was
+ * seen. An audit whose state still holds an older provider (the one it was last created or updated
+ * with: it runs that one) observes no notAfter; when the probe saw the stack's own certificate (its
+ * fingerprint), that certificate's notAfter in the state is the same.
+ */
 export function servedCertificate(observed: Observed, wantedSha256: unknown, ctx: ReportContext): ServedCertificate | undefined {
-  if (!observed.serverCertNotAfter) return undefined;
-  const e = expiryOf(observed.serverCertNotAfter, ctx.now, ctx.pki.warnBeforeHours, ctx.pki.renewBeforeHours);
-  if (e === undefined) return undefined;
-  const served: ServedCertificate = { ...e };
   // Only the stack's own certificate can be renewed by the stack; another one is drift, which the heal replaces.
   const ours = observed.serverCertSha256 === wantedSha256 ? ctx.certificates.find((c) => c.sha256 === wantedSha256) : undefined;
-  if (ours) Object.assign(served, { urn: ours.urn, reissued: ours.reissued });
-  return served;
+  const notAfter = observed.serverCertNotAfter || ours?.notAfter;
+  if (!notAfter) return undefined;
+  const e = expiryOf(notAfter, ctx.now, ctx.pki.warnBeforeHours, ctx.pki.renewBeforeHours);
+  if (e === undefined) return undefined;
+  return ours ? { ...e, urn: ours.urn, reissued: ours.reissued } : e;
 }
 
 /**

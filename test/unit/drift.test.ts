@@ -689,7 +689,9 @@ describe("the drift command's report of served certificates' expiry", () => {
     const { cert } = selfSigned(fs.mkdtempSync(path.join(tmp, "events-")), "server", "events");
     const event = (op: string, urn: string, certPem?: string, type = "tls:index/locallySignedCert:LocallySignedCert") =>
       ({
-        resourcePreEvent: { metadata: { op, urn, type, old: certPem ? { outputs: { certPem }, inputs: {} } : undefined } },
+        resourcePreEvent: {
+          metadata: { op, urn, type, old: certPem ? { outputs: { certPem, validityEndTime: iso(300) }, inputs: {} } : undefined },
+        },
       }) as unknown as EngineEvent;
     const other = SERVER_URN.replace("sbx1", "sbx2");
     const certificates = certificatesFromEvents([
@@ -706,8 +708,8 @@ describe("the drift command's report of served certificates' expiry", () => {
     ]);
     const sha256 = new X509Certificate(cert).fingerprint256;
     expect(certificates).toEqual([
-      { urn: SERVER_URN, sha256, reissued: false },
-      { urn: other, sha256, reissued: true },
+      { urn: SERVER_URN, sha256, notAfter: iso(300), reissued: false },
+      { urn: other, sha256, notAfter: iso(300), reissued: true },
     ]);
   });
 
@@ -769,6 +771,25 @@ describe("the drift command's report of served certificates' expiry", () => {
     expect(report).toMatchObject({ status: "clean", exitCode: 0 });
     expect(report).not.toHaveProperty("renew");
     expect(renderText(report)).toBe("sbx1: clean\nsbx2: clean\nsbx3: clean\n");
+  });
+
+  test("an audit still on an older provider observes no notAfter: the stack's, when the host serves the stack's certificate", () => {
+    const certificates = [{ urn: SERVER_URN, sha256: FP, notAfter: iso(20), reissued: false }];
+    const h = hostReport(audit("sbx1", observed), { now: NOW, pki: PKI, certificates });
+    expect(h.certificate).toEqual({
+      state: "renew",
+      notAfter: iso(20),
+      left: "in 20 days",
+      renewFrom: iso(-10),
+      urn: SERVER_URN,
+      reissued: false,
+    });
+    const other = hostReport(audit("sbx2", { ...observed, serverCertSha256: FP.replace(/^AA/, "BB") }), {
+      now: NOW,
+      pki: PKI,
+      certificates,
+    });
+    expect(other.certificate).toBeUndefined();
   });
 
   test("the windows come from the stack's docker-tls:pki value, with config.ts's defaults", () => {
