@@ -16,6 +16,7 @@ import { HostAudit } from "./components/hostAudit";
 import { planHost } from "./host/plan";
 import { ServerCertificate } from "./components/serverCertificate";
 import { dockerEnvWarnings } from "./environment";
+import { caRenewal, rotateCommand } from "./components/expiry";
 import { latestValidFrom } from "./render/scripts";
 
 // Validation comes first: a bad value stops the run here, before any resource exists. Its
@@ -33,14 +34,15 @@ const sshPrivateKey = config.sshKey.fromSecret
 // name `ca` it had before rotations existed; a rotation adds `ca-g2`, `ca-g3`… During phase 1
 // (`pki.trustPreviousCa`) the previous generation stays, and the clients' ca.pem holds both.
 // Each certificate component warns, in preview and up, when its certificate expires within
-// pki.warnBeforeHours (components/keys.ts: warnOfExpiry), naming it with its role.
+// pki.warnBeforeHours (components/keys.ts: warnOfExpiry), naming it with its role and giving what
+// renews it now (npm run rotate; a client's issuer, which rotate keeps: --replace). The previous CA
+// of a rotation's phase 1 is not watched: it signs nothing the daemons serve any more.
 const caOf = (generation: number) =>
   new CertificateAuthority(generation === 1 ? "ca" : `ca-g${generation}`, {
     commonName: `docker-tls CA (${pulumi.getProject()}/${stack})${generation === 1 ? "" : ` g${generation}`}`,
-    role:
-      generation === pki.caGeneration
-        ? "the CA that signs every server certificate, the clients' ca.pem"
-        : "the previous CA, in the clients' ca.pem during the CA rotation's phase 1",
+    ...(generation === pki.caGeneration
+      ? { role: "the CA that signs every server certificate, the clients' ca.pem", reissue: caRenewal(stack, generation) }
+      : {}),
     organization: pki.organization,
     algorithm: pki.algorithm,
     validityHours: pki.caValidityHours,
@@ -54,6 +56,7 @@ const clientCert = (name: string, role: string) =>
   new ClientCertificate(`client-${name}`, {
     clientName: name,
     role,
+    reissue: rotateCommand(stack, { client: name }),
     organization: pki.organization,
     algorithm: pki.algorithm,
     issuerValidityHours: pki.caValidityHours,
@@ -80,6 +83,7 @@ const hosts = config.hosts.map((h) => {
     ca,
     commonName: h.name,
     role: `server of host ${h.name}`,
+    reissue: rotateCommand(stack, { host: h.name }),
     address: h.address,
     dnsNames: h.dnsNames,
     ipAddresses: h.ipAddresses,

@@ -6,8 +6,13 @@ import { CertificateSettings, privateKeyArgs, warnOfExpiry } from "./keys";
 export interface CertificateAuthorityArgs extends CertificateSettings {
   /** Common name (CN) of the CA certificate. */
   commonName: string;
-  /** What the CA is for people (`issuer of client ci`): its expiry warnings say it. */
-  role: string;
+  /**
+   * What the CA is for people (`issuer of client ci`): its expiry warnings say it. Without one, its
+   * expiry is not warned about (the previous CA during a CA rotation: it signs nothing served).
+   */
+  role?: string;
+  /** What reissues it now (components/expiry.ts: caRenewal); without one, `pulumi up --replace` of it. */
+  reissue?: string;
 }
 
 /**
@@ -44,7 +49,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     this.certPem = cert.certPem;
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.notAfter = cert.validityEndTime;
-    warnOfExpiry(this, name, args.role, cert, args);
+    if (args.role !== undefined) warnOfExpiry(this, name, { role: args.role, reissue: args.reissue }, cert, args);
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
   }
 }

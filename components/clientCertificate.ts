@@ -10,6 +10,11 @@ export interface ClientCertificateArgs extends CertificateSettings {
   issuerValidityHours: number;
   /** What the client is for people (`client ci`): the expiry warnings of its certificate and (`issuer of …`) its issuer say it. */
   role: string;
+  /**
+   * The command that reissues its certificate now (`npm run rotate -- --stack prod --client ci`),
+   * for its expiry warnings. Its issuer's give `pulumi up --replace` of the issuer: rotate keeps it.
+   */
+  reissue?: string;
 }
 
 /**
@@ -43,7 +48,7 @@ export class ClientCertificate extends LeafCertificate {
           },
           { parent },
         );
-        return { ...settings, role: args.role, commonName: args.clientName, issuer, extendedUsage: "client_auth" };
+        return { ...settings, role: args.role, reissue: args.reissue, commonName: args.clientName, issuer, extendedUsage: "client_auth" };
       },
       opts,
     );

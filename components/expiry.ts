@@ -18,6 +18,8 @@ export interface CertificateExpiry {
   notAfter: string;
   /** The URN of its tls resource, which `pulumi up --replace` takes to reissue it. */
   urn: string;
+  /** The command that reissues it now (rotateCommand); without one, `pulumi up --replace` of `urn`. */
+  reissue?: string;
 }
 
 /** ok: outside the warning window; warn: inside it; renew: inside the renew-before window too; expired: past notAfter. */
@@ -65,7 +67,30 @@ export function expiryOf(notAfter: string, now: Date, warnBeforeHours: number, r
   return { state, notAfter: utcSeconds(end), renewFrom: utcSeconds(renewFrom), left: distanceInWords(end - t) };
 }
 
-/** The command that reissues the certificates of tls resources `urns` now, on `stack` (by default the one the first URN names). */
+/** What `npm run rotate` rotates (scripts/rotate.ts): one host's server certificate, one client's certificate, or the CA. */
+export type RotateTarget = { host: string } | { client: string } | "ca";
+
+/** The `npm run rotate` command that reissues `target`'s certificate (with a new key) in `stack` now. */
+export function rotateCommand(stack: string, target: RotateTarget): string {
+  const which = target === "ca" ? "--ca" : "host" in target ? `--host ${target.host}` : `--client ${target.client}`;
+  return `npm run rotate -- --stack ${stack} ${which}`;
+}
+
+/**
+ * What renews the CA of `generation` in `stack` now: a CA rotation in two phases (README), which no
+ * client notices, or `npm run rotate -- --ca`, after which every client needs the new ca.pem.
+ */
+export function caRenewal(stack: string, generation: number): string {
+  return (
+    `a CA rotation in two phases (pki.caGeneration ${generation + 1} with pki.trustPreviousCa true, then pulumi up; ` +
+    `README, "CA rotation in two phases"), or at once ${rotateCommand(stack, "ca")} (every client then needs the new ca.pem)`
+  );
+}
+
+/**
+ * The command that reissues the certificates of tls resources `urns` now, on `stack` (by default
+ * the one the first URN names): for those that `npm run rotate` does not rotate (a client's issuer).
+ */
 export function replaceCommand(urns: string[], stack = /^urn:pulumi:([^:]+)::/.exec(urns[0] ?? "")?.[1]): string {
   const replace = urns.map((u) => ` --replace '${u.replace(/'/g, `'\\''`)}'`).join("");
   return `npm run pulumi -- up${stack ? ` --stack ${stack}` : ""}${replace}`;
@@ -73,13 +98,13 @@ export function replaceCommand(urns: string[], stack = /^urn:pulumi:([^:]+)::/.e
 
 /**
  * One warning per certificate that expires within `warnBeforeHours` of `now` (or has expired), in
- * the order given: what it is, when it expires, and which `pulumi up` reissues it.
+ * the order given: what it is, when it expires, which `pulumi up` reissues it, and the command that
+ * reissues it now.
  *
  * They are said by a run that sees the notAfter, so the certificate is one that this run keeps: the
  * tls provider plans a certificate inside the renew-before window as a replacement, whose notAfter
  * a preview does not know yet (no warning) and an up gives anew. One inside that window that the run
- * still keeps was left out (`--target`), or the provider planned no renewal: the warning gives the
- * command that reissues it anyway.
+ * still keeps was left out (`--target`), or the provider planned no renewal: the warning says so.
  */
 export function expiryWarnings(certs: CertificateExpiry[], now: Date, warnBeforeHours: number, renewBeforeHours: number): string[] {
   const renewWindow = `the renew-before window (${hoursInWords(renewBeforeHours)})`;
@@ -87,12 +112,15 @@ export function expiryWarnings(certs: CertificateExpiry[], now: Date, warnBefore
     const cert = `certificate ${c.name} (${c.what})`;
     const e = expiryOf(c.notAfter, now, warnBeforeHours, renewBeforeHours);
     if (e === undefined) return [`${cert}: its expiry ${JSON.stringify(c.notAfter)} is not a time`];
-    const kept = `yet this run keeps it; reissue it with: ${replaceCommand([c.urn])}`;
+    const reissue = c.reissue ?? replaceCommand([c.urn]);
+    const kept = `yet this run keeps it; reissue it with: ${reissue}`;
     switch (e.state) {
       case "ok":
         return [];
       case "warn":
-        return [`${cert} expires ${e.notAfter}, ${e.left}; the first pulumi up after ${e.renewFrom}, inside ${renewWindow}, reissues it`];
+        return [
+          `${cert} expires ${e.notAfter}, ${e.left}; the first pulumi up after ${e.renewFrom}, inside ${renewWindow}, reissues it (now: ${reissue})`,
+        ];
       case "renew":
         return [`${cert} expires ${e.notAfter}, ${e.left}, and is inside ${renewWindow}, ${kept}`];
       case "expired":

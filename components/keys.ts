@@ -46,12 +46,13 @@ export function certificateSettings(args: CertificateSettings): CertificateSetti
 export function warnOfExpiry(
   component: pulumi.Resource,
   name: string,
-  what: string,
+  who: Pick<LeafCertificateArgs, "role" | "reissue">,
   cert: { urn: pulumi.Output<string>; validityEndTime: pulumi.Output<string> },
   s: Pick<CertificateSettings, "warnBeforeHours" | "renewBeforeHours">,
 ): void {
   pulumi.all([cert.validityEndTime, cert.urn]).apply(([notAfter, urn]) => {
-    for (const w of expiryWarnings([{ name, what, notAfter, urn }], new Date(), s.warnBeforeHours, s.renewBeforeHours)) {
+    const c = { name, what: who.role, notAfter, urn, reissue: who.reissue };
+    for (const w of expiryWarnings([c], new Date(), s.warnBeforeHours, s.renewBeforeHours)) {
       pulumi.log.warn(w, component);
     }
   });
@@ -60,6 +61,11 @@ export function warnOfExpiry(
 export interface LeafCertificateArgs extends CertificateSettings {
   /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
   role: string;
+  /**
+   * The command that reissues it now, which its expiry warnings give (`npm run rotate -- --stack prod
+   * --host web1`: components/expiry.ts, rotateCommand); without one, `pulumi up --replace` of it.
+   */
+  reissue?: string;
   commonName: string;
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -135,6 +141,6 @@ export abstract class LeafCertificate extends pulumi.ComponentResource {
     this.privateKeyPem = issued.privateKeyPem;
     this.notAfter = issued.notAfter;
     this.notBefore = issued.notBefore;
-    warnOfExpiry(this, name, args.role, issued.cert, args);
+    warnOfExpiry(this, name, args, issued.cert, args);
   }
 }

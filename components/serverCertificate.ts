@@ -18,6 +18,8 @@ export interface ServerCertificateArgs extends CertificateSettings {
   ipAddresses: string[];
   /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
   role: string;
+  /** The command that reissues it now (`npm run rotate -- --stack prod --host web1`), for its expiry warnings. */
+  reissue?: string;
 }
 
 /**
@@ -62,6 +64,7 @@ export class ServerCertificate extends LeafCertificate {
       () => ({
         ...certificateSettings(args),
         role: args.role,
+        reissue: args.reissue,
         commonName: args.commonName,
         ...serverSans(args),
         issuer: args.ca,

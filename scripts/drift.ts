@@ -10,7 +10,7 @@
  *   sbx3: UNREACHABLE cannot reach deploy@10.203.0.19:22 over SSH: …
  *   sbx4: clean; certificate expires 2027-01-01T00:00:00Z (in 12 days)
  *   heal with: npm run pulumi -- up --refresh --stack NAME
- *   renew with: npm run pulumi -- up --stack NAME
+ *   renew with: npm run rotate -- --stack NAME --host sbx4
  *
  * A host line also says when the certificate its TLS port serves expires, if that is within the
  * stack's pki.warnBeforeHours (read from the stack's config; config.ts's default when unset).
@@ -36,7 +36,7 @@ import {
   containsUnknown,
   desiredOf,
 } from "../components/audit/compare";
-import { ExpiryState, expiryOf, replaceCommand } from "../components/expiry";
+import { ExpiryState, expiryOf, rotateCommand } from "../components/expiry";
 import { fingerprintSha256 } from "../components/fingerprint";
 import { PkiConfig, pkiSettings } from "../config";
 import { parseArgs } from "../sandbox/exec";
@@ -59,10 +59,10 @@ export interface ServedCertificate {
   left: string;
   /** From when `pulumi up` reissues it (notAfter - pki.renewBeforeHours). */
   renewFrom: string;
-  /** The URN of the stack's certificate resource for it, when the host serves the stack's certificate (for `up --replace`). */
-  urn?: string;
-  /** The preview plans to reissue that certificate, so `pulumi up` renews it now. */
-  reissued?: boolean;
+  /** It is the certificate the stack gave the host (its fingerprint): the stack can renew it; another one is drift, which the heal replaces. */
+  ours: boolean;
+  /** It is ours, and the preview plans to reissue it (the tls provider's earlyRenewalHours): `pulumi up` renews it now. */
+  reissued: boolean;
 }
 
 export interface HostReport {
@@ -83,8 +83,8 @@ export interface DriftReport {
   hosts: HostReport[];
   /** The command that heals, when something drifted. */
   heal?: string;
-  /** The command that reissues the served certificates that expire within pki.warnBeforeHours, when any does. */
-  renew?: string;
+  /** The commands that reissue the stack's served certificates that expire within pki.warnBeforeHours, when any does. */
+  renew?: string[];
   /** Why the preview itself failed, if it did. */
   error?: string;
   /** Changes the preview plans to resources other than the audits (a config not applied yet). */
@@ -149,8 +149,8 @@ const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 
 /**
  * The stack's issued certificates in a preview's events, by fingerprint: so that a host's served
- * certificate, when it is the one the stack gave it, leads to its resource (for `up --replace`) and
- * to whether the preview already reissues it (the tls provider's earlyRenewalHours).
+ * certificate, when it is the one the stack gave it, leads to whether the preview already reissues
+ * it (the tls provider's earlyRenewalHours), and to its notAfter in the state.
  */
 export function certificatesFromEvents(events: EngineEvent[]): StackCertificate[] {
   const byUrn = new Map<string, StackCertificate>();
@@ -191,13 +191,13 @@ export interface ReportContext {
  * fingerprint), that certificate's notAfter in the state is the same.
  */
 export function servedCertificate(observed: Observed, wantedSha256: unknown, ctx: ReportContext): ServedCertificate | undefined {
-  // Only the stack's own certificate can be renewed by the stack; another one is drift, which the heal replaces.
-  const ours = observed.serverCertSha256 === wantedSha256 ? ctx.certificates.find((c) => c.sha256 === wantedSha256) : undefined;
-  const notAfter = observed.serverCertNotAfter || ours?.notAfter;
+  const ours = !!observed.serverCertSha256 && observed.serverCertSha256 === wantedSha256;
+  const resource = ours ? ctx.certificates.find((c) => c.sha256 === wantedSha256) : undefined;
+  const notAfter = observed.serverCertNotAfter || resource?.notAfter;
   if (!notAfter) return undefined;
   const e = expiryOf(notAfter, ctx.now, ctx.pki.warnBeforeHours, ctx.pki.renewBeforeHours);
   if (e === undefined) return undefined;
-  return ours ? { ...e, urn: ours.urn, reissued: ours.reissued } : e;
+  return { ...e, ours, reissued: resource?.reissued ?? false };
 }
 
 /**
@@ -223,15 +223,15 @@ export function hostReport(a: AuditEvent, ctx?: ReportContext): HostReport {
 const expiring = (h: HostReport) => h.certificate !== undefined && h.certificate.state !== "ok";
 
 /**
- * The command that renews the expiring certificates of `hosts`: `pulumi up`, which reissues those
- * inside the renew-before window, with `--replace` for each of the stack's own that this preview
- * does not reissue (inside the warning window only, or a provider that planned no renewal).
+ * The commands that renew the stack's own certificates that `hosts` serve and that expire within
+ * the warning window: `pulumi up` for those the preview reissues (inside the renew-before window),
+ * `npm run rotate` for each of the others (inside the warning window only, or a provider that
+ * planned no renewal). A host serving another certificate is drift: the heal is its command.
  */
-export function renewCommand(stack: string, hosts: HostReport[]): string | undefined {
-  const due = hosts.filter(expiring);
-  if (due.length === 0) return undefined;
-  const urns = due.flatMap((h) => (h.certificate?.urn !== undefined && !h.certificate.reissued ? [h.certificate.urn] : []));
-  return urns.length === 0 ? `npm run pulumi -- up --stack ${stack}` : replaceCommand(urns, stack);
+export function renewCommands(stack: string, hosts: HostReport[]): string[] {
+  const due = hosts.filter((h) => expiring(h) && h.certificate?.ours);
+  const up = due.some((h) => h.certificate?.reissued) ? [`npm run pulumi -- up --stack ${stack}`] : [];
+  return [...up, ...due.filter((h) => !h.certificate?.reissued).map((h) => rotateCommand(stack, { host: h.host }))];
 }
 
 /**
@@ -242,16 +242,16 @@ export function buildReport(stack: string, unsorted: HostReport[], other: number
   const hosts = [...unsorted].sort((a, b) => a.host.localeCompare(b.host));
   const failed = error !== undefined || hosts.some((h) => h.status === "unreachable");
   const drifted = hosts.some((h) => h.status === "drift" || h.status === "pending");
-  const renew = renewCommand(stack, hosts);
+  const renew = renewCommands(stack, hosts);
   const report: DriftReport = {
     stack,
     status: failed ? "error" : drifted ? "drift" : "clean",
-    exitCode: failed ? 1 : drifted || renew !== undefined ? 2 : 0,
+    exitCode: failed ? 1 : drifted || hosts.some(expiring) ? 2 : 0,
     hosts,
     otherChanges: other,
   };
   if (drifted) report.heal = `npm run pulumi -- up --refresh --stack ${stack}`;
-  if (renew !== undefined) report.renew = renew;
+  if (renew.length > 0) report.renew = renew;
   if (error !== undefined) report.error = error;
   return report;
 }
@@ -282,7 +282,7 @@ export function renderText(r: DriftReport): string {
     lines.push(`note: ${r.otherChanges} other resource change(s) pending: the configuration differs from the last pulumi up`);
   if (r.error !== undefined) lines.push(`error: ${r.error}`);
   if (r.heal) lines.push(`heal with: ${r.heal}`);
-  if (r.renew) lines.push(`renew with: ${r.renew}`);
+  for (const command of r.renew ?? []) lines.push(`renew with: ${command}`);
   return `${lines.join("\n")}\n`;
 }
 

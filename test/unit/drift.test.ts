@@ -713,51 +713,59 @@ describe("the drift command's report of served certificates' expiry", () => {
     ]);
   });
 
+  const ROTATE_SBX1 = "npm run rotate -- --stack prod --host sbx1";
+
   test("a served certificate inside the warning window: on the host line, exit 2, the command that renews it now", () => {
     const h = hostReport(audit("sbx1", serving(45)), ctx());
     expect(h).toEqual({
       host: "sbx1",
       status: "clean",
       drift: [],
-      certificate: { state: "warn", notAfter: iso(45), left: "in 45 days", renewFrom: iso(15), urn: SERVER_URN, reissued: false },
+      certificate: { state: "warn", notAfter: iso(45), left: "in 45 days", renewFrom: iso(15), ours: true, reissued: false },
     });
     const report = buildReport("prod", [h], 0);
-    expect(report).toMatchObject({ status: "clean", exitCode: 2, renew: `npm run pulumi -- up --stack prod --replace '${SERVER_URN}'` });
+    expect(report).toMatchObject({ status: "clean", exitCode: 2, renew: [ROTATE_SBX1] });
     expect(report.heal).toBeUndefined();
-    expect(renderText(report)).toBe(
-      `sbx1: clean; certificate expires ${iso(45)} (in 45 days)\nrenew with: npm run pulumi -- up --stack prod --replace '${SERVER_URN}'\n`,
-    );
+    expect(renderText(report)).toBe(`sbx1: clean; certificate expires ${iso(45)} (in 45 days)\nrenew with: ${ROTATE_SBX1}\n`);
   });
 
-  test("inside the renew-before window and reissued by this preview: pulumi up renews it; expired: said so", () => {
+  test("inside the renew-before window and reissued by this preview: pulumi up renews it; another host's: rotate; expired: said so", () => {
     const h1 = hostReport(audit("sbx1", serving(12)), ctx(true));
-    expect(h1.certificate).toMatchObject({ state: "renew", reissued: true });
+    expect(h1.certificate).toMatchObject({ state: "renew", ours: true, reissued: true });
+    // Not the stack's certificate: drift, which the heal replaces; nothing of the stack's to renew.
     const h2 = hostReport(audit("sbx2", serving(-3, { serverCertSha256: FP.replace(/^AA/, "BB") })), ctx(true));
-    // Not the stack's certificate: drift, which the heal replaces; nothing of the stack's to --replace.
-    expect(h2).toMatchObject({ status: "drift", certificate: { state: "expired", left: "3 days ago" } });
-    expect(h2.certificate).not.toHaveProperty("urn");
-    const report = buildReport("prod", [h2, h1], 0);
-    expect(report).toMatchObject({ status: "drift", exitCode: 2, renew: "npm run pulumi -- up --stack prod" });
+    expect(h2).toMatchObject({ status: "drift", certificate: { state: "expired", left: "3 days ago", ours: false, reissued: false } });
+    // The stack's, inside the warning window only (not in this preview's certificates: none reissued).
+    const h3 = hostReport(audit("sbx3", serving(50)), { ...ctx(), certificates: [] });
+    expect(h3.certificate).toMatchObject({ state: "warn", ours: true, reissued: false });
+    const report = buildReport("prod", [h3, h2, h1], 0);
+    expect(report).toMatchObject({
+      status: "drift",
+      exitCode: 2,
+      renew: ["npm run pulumi -- up --stack prod", "npm run rotate -- --stack prod --host sbx3"],
+    });
     expect(renderText(report).split("\n")).toEqual([
       `sbx1: clean; certificate expires ${iso(12)} (in 12 days)`,
       `sbx2: DRIFT port 2376 serves certificate BB:BB:CC:DD:EE:FF:00:11… (want AA:BB:CC:DD:EE:FF:00:11…); certificate expired ${iso(-3)} (3 days ago)`,
+      `sbx3: clean; certificate expires ${iso(50)} (in 50 days)`,
       "heal with: npm run pulumi -- up --refresh --stack prod",
       "renew with: npm run pulumi -- up --stack prod",
+      "renew with: npm run rotate -- --stack prod --host sbx3",
       "",
     ]);
   });
 
-  test("inside the renew-before window but not reissued by this preview: --replace it", () => {
+  test("inside the renew-before window but not reissued by this preview (left out, or no renewal planned): rotate it", () => {
     const h = hostReport(audit("sbx1", serving(12)), ctx(false));
-    expect(buildReport("prod", [h], 0).renew).toBe(`npm run pulumi -- up --stack prod --replace '${SERVER_URN}'`);
+    expect(buildReport("prod", [h], 0).renew).toEqual([ROTATE_SBX1]);
   });
 
   test("an unreachable host's probe still dates its certificate; exit 1 wins", () => {
-    const h = hostReport(audit("sbx3", { reachable: false, error: "timed out", serverCertSha256: FP, serverCertNotAfter: iso(20) }), ctx());
+    const h = hostReport(audit("sbx1", { reachable: false, error: "timed out", serverCertSha256: FP, serverCertNotAfter: iso(20) }), ctx());
     const report = buildReport("prod", [h], 0);
     expect(report).toMatchObject({ status: "error", exitCode: 1 });
     expect(renderText(report)).toBe(
-      `sbx3: UNREACHABLE timed out; certificate expires ${iso(20)} (in 20 days)\nrenew with: npm run pulumi -- up --stack prod --replace '${SERVER_URN}'\n`,
+      `sbx1: UNREACHABLE timed out; certificate expires ${iso(20)} (in 20 days)\nrenew with: ${ROTATE_SBX1}\n`,
     );
   });
 
@@ -781,7 +789,7 @@ describe("the drift command's report of served certificates' expiry", () => {
       notAfter: iso(20),
       left: "in 20 days",
       renewFrom: iso(-10),
-      urn: SERVER_URN,
+      ours: true,
       reissued: false,
     });
     const other = hostReport(audit("sbx2", { ...observed, serverCertSha256: FP.replace(/^AA/, "BB") }), {

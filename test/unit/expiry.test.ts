@@ -3,14 +3,29 @@
  * windows, and the warnings that preview and up log (components/expiry.ts).
  */
 import fc from "fast-check";
-import { distanceInWords, expiryOf, expiryWarnings, hoursInWords, replaceCommand, utcSeconds } from "../../components/expiry";
+import {
+  distanceInWords,
+  expiryOf,
+  expiryWarnings,
+  hoursInWords,
+  replaceCommand,
+  rotateCommand,
+  utcSeconds,
+} from "../../components/expiry";
 
 const HOUR = 3_600_000;
 const NOW = new Date("2026-12-20T00:00:00Z");
 const at = (hoursFromNow: number) => utcSeconds(NOW.getTime() + hoursFromNow * HOUR);
 const urn = (type: string, name: string) => `urn:pulumi:prod::docker-tls::${type}::${name}`;
 const SERVER_URN = urn("dockertls:pki:ServerCertificate$tls:index/locallySignedCert:LocallySignedCert", "server-web1-cert");
-const server = (notAfter: string) => ({ name: "server-web1", what: "server of host web1", notAfter, urn: SERVER_URN });
+const ROTATE_WEB1 = "npm run rotate -- --stack prod --host web1";
+const server = (notAfter: string) => ({
+  name: "server-web1",
+  what: "server of host web1",
+  notAfter,
+  urn: SERVER_URN,
+  reissue: ROTATE_WEB1,
+});
 
 describe("where a certificate stands", () => {
   test("outside the warning window; inside it; inside the renew-before window; expired", () => {
@@ -59,17 +74,36 @@ describe("the warnings of preview and up", () => {
     const certs = [
       { name: "ca", what: "the CA", notAfter: at(87000), urn: ca },
       server(at(45 * 24)),
-      { name: "client-ci", what: "client ci", notAfter: "2027-01-01T00:00:00Z", urn: client },
+      {
+        name: "client-ci",
+        what: "client ci",
+        notAfter: "2027-01-01T00:00:00Z",
+        urn: client,
+        reissue: "npm run rotate -- --stack prod --client ci",
+      },
       { name: "client-ci-issuer", what: "issuer of client ci", notAfter: at(-72), urn: issuer },
     ];
     expect(expiryWarnings(certs, NOW, 1440, 720)).toEqual([
       "certificate server-web1 (server of host web1) expires 2027-02-03T00:00:00Z, in 45 days; " +
-        "the first pulumi up after 2027-01-04T00:00:00Z, inside the renew-before window (30 days), reissues it",
+        `the first pulumi up after 2027-01-04T00:00:00Z, inside the renew-before window (30 days), reissues it (now: ${ROTATE_WEB1})`,
       "certificate client-ci (client ci) expires 2027-01-01T00:00:00Z, in 12 days, and is inside the renew-before window (30 days), " +
-        `yet this run keeps it; reissue it with: npm run pulumi -- up --stack prod --replace '${client}'`,
+        "yet this run keeps it; reissue it with: npm run rotate -- --stack prod --client ci",
       "certificate client-ci-issuer (issuer of client ci) expired 2026-12-17T00:00:00Z, 3 days ago, " +
         `yet this run keeps it; reissue it with: npm run pulumi -- up --stack prod --replace '${issuer}'`,
     ]);
+  });
+
+  test("a certificate without a command of its own (a client's issuer, which rotate keeps) is reissued by --replace", () => {
+    expect(expiryWarnings([{ ...server(at(100)), reissue: undefined }], NOW, 1440, 720)).toEqual([
+      "certificate server-web1 (server of host web1) expires 2026-12-24T04:00:00Z, in 4 days, and is inside the renew-before window (30 days), " +
+        `yet this run keeps it; reissue it with: npm run pulumi -- up --stack prod --replace '${SERVER_URN}'`,
+    ]);
+  });
+
+  test("the rotate command of a host, a client, the CA", () => {
+    expect(rotateCommand("prod", { host: "web1" })).toBe(ROTATE_WEB1);
+    expect(rotateCommand("prod", { client: "docker-tls-check" })).toBe("npm run rotate -- --stack prod --client docker-tls-check");
+    expect(rotateCommand("acme/prod", "ca")).toBe("npm run rotate -- --stack acme/prod --ca");
   });
 
   test("the command that reissues certificates now: on the URN's stack or the one given, each URN quoted for sh", () => {
@@ -110,7 +144,7 @@ describe("the warnings of preview and up", () => {
           expect(w).toMatch(/^certificate server-web1 \(server of host web1\) expire[sd] /);
           expect(w).toContain(notAfter);
           expect(w).not.toContain("\n");
-          expect(w).toMatch(/reissues it$|reissue it with: npm run pulumi -- up --stack prod --replace '[^']+'$/);
+          expect(w.endsWith(`reissues it (now: ${ROTATE_WEB1})`) || w.endsWith(`reissue it with: ${ROTATE_WEB1}`)).toBe(true);
         }
       }),
       { numRuns: 300 },
@@ -129,7 +163,7 @@ describe("the warnings of preview and up", () => {
           expect(w).toContain(`the first pulumi up after ${e.renewFrom}`);
         } else if (e.state === "renew" || e.state === "expired") {
           expect(Date.parse(e.renewFrom)).toBeLessThanOrEqual(t.getTime());
-          expect(w).toContain(`yet this run keeps it; reissue it with: ${replaceCommand([SERVER_URN])}`);
+          expect(w).toContain(`yet this run keeps it; reissue it with: ${ROTATE_WEB1}`);
         } else {
           expect(w).toBeUndefined();
         }
