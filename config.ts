@@ -477,20 +477,14 @@ const rawSchema = z
         message: `${c.pki.leafValidityHours} must be longer than pki.renewBeforeHours (${c.pki.renewBeforeHours}), or every run would reissue`,
       });
     }
-    // A set warning window is held to the rules that its default (defaultWarnBeforeHours) keeps.
+    // A set warning window must end before the renew-before window does: the run that would warn
+    // inside it reissues instead. (One as long as a leaf's life is allowed, and warned about: parseConfig.)
     const warn = c.pki.warnBeforeHours;
     if (warn !== undefined && warn <= c.pki.renewBeforeHours) {
       ctx.addIssue({
         code: "custom",
         path: ["pki", "warnBeforeHours"],
         message: `${warn} must be larger than pki.renewBeforeHours (${c.pki.renewBeforeHours}), or a certificate would be reissued before it is warned about`,
-      });
-    }
-    if (warn !== undefined && warn >= c.pki.leafValidityHours) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["pki", "warnBeforeHours"],
-        message: `${warn} must be shorter than pki.leafValidityHours (${c.pki.leafValidityHours}), or every certificate would be warned about from the day it is issued`,
       });
     }
     if (c.sshPrivateKey === undefined && c.sshPrivateKeyPath === undefined) {
@@ -581,7 +575,7 @@ export interface PkiConfig {
   caValidityHours: number;
   leafValidityHours: number;
   renewBeforeHours: number;
-  /** Longer than renewBeforeHours, shorter than leafValidityHours (when set; its default keeps to that where it can). */
+  /** Longer than renewBeforeHours; shorter than leafValidityHours unless set so (then warned about). */
   warnBeforeHours: number;
   organization: string;
   caGeneration: number;
@@ -771,6 +765,14 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
     ...hosts
       .filter((h) => insecureRegistries(h.daemon).length > 0)
       .map((h) => `host ${h.name}: insecure-registries ${insecureRegistries(h.daemon).join(", ")} are reached without TLS`),
+    // Allowed (a deliberate "always remind me", or a test that needs warnings at once), but said:
+    // defaultWarnBeforeHours never does it.
+    ...(c.pki.warnBeforeHours !== undefined && c.pki.warnBeforeHours >= c.pki.leafValidityHours
+      ? [
+          `pki.warnBeforeHours (${c.pki.warnBeforeHours}) is not shorter than pki.leafValidityHours (${c.pki.leafValidityHours}): ` +
+            `every server and client certificate is warned about on every run from the day it is issued`,
+        ]
+      : []),
   ];
 
   const sshKey: Config["sshKey"] =

@@ -243,18 +243,25 @@ describe("parseConfig", () => {
     expect(defaultWarnBeforeHours({ renewBeforeHours: 24, leafValidityHours: 8760 })).toBe(744);
   });
 
-  test("a warning window inside the renew-before window, or as long as a leaf's life, names both settings", () => {
+  test("a warning window inside the renew-before window names both settings", () => {
     expect(problems({ ...base(), pki: { warnBeforeHours: 720 } })).toEqual([
       "pki.warnBeforeHours: 720 must be larger than pki.renewBeforeHours (720), or a certificate would be reissued before it is warned about",
     ]);
     expect(problems({ ...base(), pki: { warnBeforeHours: 100, renewBeforeHours: 200 } })).toEqual([
       "pki.warnBeforeHours: 100 must be larger than pki.renewBeforeHours (200), or a certificate would be reissued before it is warned about",
     ]);
-    expect(problems({ ...base(), pki: { warnBeforeHours: 8760 } })).toEqual([
-      "pki.warnBeforeHours: 8760 must be shorter than pki.leafValidityHours (8760), or every certificate would be warned about from the day it is issued",
-    ]);
     expect(problems({ ...base(), pki: { warnBeforeHours: 721 } })).toEqual([]);
-    expect(problems({ ...base(), pki: { warnBeforeHours: 8759 } })).toEqual([]);
+  });
+
+  test("a warning window as long as a leaf's life is allowed, and warned about on every run", () => {
+    const warningsOf = (pki: Record<string, number>) => parseConfig({ ...base(), pki }, readFile).warnings;
+    expect(warningsOf({ warnBeforeHours: 8760 })).toEqual([
+      "pki.warnBeforeHours (8760) is not shorter than pki.leafValidityHours (8760): every server and client certificate is warned about on every run from the day it is issued",
+    ]);
+    expect(warningsOf({ leafValidityHours: 24, renewBeforeHours: 1, warnBeforeHours: 48, caValidityHours: 25 })).toHaveLength(1);
+    expect(warningsOf({ warnBeforeHours: 8759 })).toEqual([]);
+    // Never by default, however short the leaves.
+    expect(warningsOf({ leafValidityHours: 721 })).toEqual([]);
   });
 
   test("a warning window that is not a positive whole number of hours", () => {
