@@ -345,6 +345,11 @@ const pkiSchema = z
     leafValidityHours: hours.default(8760), // 1 year
     /** Reissue a certificate this many hours before it expires, on the next `pulumi up`. */
     renewBeforeHours: hours.default(720), // 30 days
+    /**
+     * Warn about a certificate this many hours before it expires, on every `pulumi preview` and `up`
+     * (and `npm run drift` about the certificate a host serves). Unset: defaultWarnBeforeHours.
+     */
+    warnBeforeHours: hours.optional(),
     /** Subject organisation (O) of every certificate. */
     organization: z.string().min(1).default("docker-tls"),
     /**
@@ -379,8 +384,39 @@ export const STACK_DEFAULTS = {
   insecureSkipHostKeyCheck: false,
 } as const;
 
+/** The notice that an unset pki.warnBeforeHours gives before a certificate enters the renew-before window. */
+const WARN_NOTICE_HOURS = 720; // 30 days
+
+/**
+ * The warning window of a stack that does not set pki.warnBeforeHours: WARN_NOTICE_HOURS more than
+ * the renew-before window, so that the warning comes that long before the `pulumi up` that reissues;
+ * but at most half-way from there to the leaves' validity, so that a short-lived leaf is not warned
+ * about for most of its life (with less than two hours between the two, the hour after the window).
+ * Derived rather than fixed, so that a stack valid before the setting existed (renewBeforeHours
+ * 1440 or more, or short leaves) is neither refused nor warned about on every run for a key it never set.
+ */
+export function defaultWarnBeforeHours(p: Pick<PkiConfig, "renewBeforeHours" | "leafValidityHours">): number {
+  const halfWay = Math.floor((p.leafValidityHours - p.renewBeforeHours) / 2);
+  return p.renewBeforeHours + Math.max(1, Math.min(WARN_NOTICE_HOURS, halfWay));
+}
+
+/** The PKI settings as parsed (warnBeforeHours perhaps unset), with every default applied. */
+function settlePki(p: z.infer<typeof pkiSchema>): PkiConfig {
+  return { ...p, warnBeforeHours: p.warnBeforeHours ?? defaultWarnBeforeHours(p) };
+}
+
 /** The PKI settings of a stack that sets no `pki` key. */
-export const PKI_DEFAULTS: PkiConfig = pkiSchema.parse({});
+export const PKI_DEFAULTS: PkiConfig = settlePki(pkiSchema.parse({}));
+
+/**
+ * The PKI settings of a stack's `docker-tls:pki` value (as `pulumi config` holds it), for the
+ * scripts that read it outside the program (`npm run drift`): PKI_DEFAULTS when it is unset or
+ * is not a valid `pki` (the program, run by the same command, reports that).
+ */
+export function pkiSettings(raw: unknown): PkiConfig {
+  const parsed = pkiSchema.safeParse(raw ?? {});
+  return parsed.success ? settlePki(parsed.data) : PKI_DEFAULTS;
+}
 
 const rawSchema = z
   .object({
@@ -439,6 +475,16 @@ const rawSchema = z
         code: "custom",
         path: ["pki", "leafValidityHours"],
         message: `${c.pki.leafValidityHours} must be longer than pki.renewBeforeHours (${c.pki.renewBeforeHours}), or every run would reissue`,
+      });
+    }
+    // A set warning window must end before the renew-before window does: the run that would warn
+    // inside it reissues instead. (One as long as a leaf's life is allowed, and warned about: parseConfig.)
+    const warn = c.pki.warnBeforeHours;
+    if (warn !== undefined && warn <= c.pki.renewBeforeHours) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pki", "warnBeforeHours"],
+        message: `${warn} must be larger than pki.renewBeforeHours (${c.pki.renewBeforeHours}), or a certificate would be reissued before it is warned about`,
       });
     }
     if (c.sshPrivateKey === undefined && c.sshPrivateKeyPath === undefined) {
@@ -529,6 +575,8 @@ export interface PkiConfig {
   caValidityHours: number;
   leafValidityHours: number;
   renewBeforeHours: number;
+  /** Longer than renewBeforeHours; shorter than leafValidityHours unless set so (then warned about). */
+  warnBeforeHours: number;
   organization: string;
   caGeneration: number;
   trustPreviousCa: boolean;
@@ -717,11 +765,19 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
     ...hosts
       .filter((h) => insecureRegistries(h.daemon).length > 0)
       .map((h) => `host ${h.name}: insecure-registries ${insecureRegistries(h.daemon).join(", ")} are reached without TLS`),
+    // Allowed (a deliberate "always remind me", or a test that needs warnings at once), but said:
+    // defaultWarnBeforeHours never does it.
+    ...(c.pki.warnBeforeHours !== undefined && c.pki.warnBeforeHours >= c.pki.leafValidityHours
+      ? [
+          `pki.warnBeforeHours (${c.pki.warnBeforeHours}) is not shorter than pki.leafValidityHours (${c.pki.leafValidityHours}): ` +
+            `every server and client certificate is warned about on every run from the day it is issued`,
+        ]
+      : []),
   ];
 
   const sshKey: Config["sshKey"] =
     c.sshPrivateKey === SECRET_PRESENT ? { fromSecret: true } : { fromSecret: false, content: sshPrivateKey as string };
-  return { hosts, clients: c.clients, pki: c.pki, sshKey, warnings };
+  return { hosts, clients: c.clients, pki: settlePki(c.pki), sshKey, warnings };
 }
 
 /**

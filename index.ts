@@ -16,6 +16,7 @@ import { HostAudit } from "./components/hostAudit";
 import { planHost } from "./host/plan";
 import { ServerCertificate } from "./components/serverCertificate";
 import { dockerEnvWarnings } from "./environment";
+import { caRenewal, rotateCommand } from "./components/expiry";
 import { latestValidFrom } from "./render/scripts";
 
 // Validation comes first: a bad value stops the run here, before any resource exists. Its
@@ -32,28 +33,39 @@ const sshPrivateKey = config.sshKey.fromSecret
 // The CA of generation `pki.caGeneration` issues the server certificates. Generation 1 keeps the
 // name `ca` it had before rotations existed; a rotation adds `ca-g2`, `ca-g3`… During phase 1
 // (`pki.trustPreviousCa`) the previous generation stays, and the clients' ca.pem holds both.
+// Each certificate component warns, in preview and up, when its certificate expires within
+// pki.warnBeforeHours (components/keys.ts: warnOfExpiry), naming it with its role and giving what
+// renews it now (npm run rotate; a client's issuer, which rotate keeps: --replace). The previous CA
+// of a rotation's phase 1 is not watched: it signs nothing the daemons serve any more.
 const caOf = (generation: number) =>
   new CertificateAuthority(generation === 1 ? "ca" : `ca-g${generation}`, {
     commonName: `docker-tls CA (${pulumi.getProject()}/${stack})${generation === 1 ? "" : ` g${generation}`}`,
+    ...(generation === pki.caGeneration
+      ? { role: "the CA that signs every server certificate, the clients' ca.pem", reissue: caRenewal(stack, generation) }
+      : {}),
     organization: pki.organization,
     algorithm: pki.algorithm,
     validityHours: pki.caValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
 const ca = caOf(pki.caGeneration);
 const previousCa = pki.trustPreviousCa ? caOf(pki.caGeneration - 1) : undefined;
 
-const clientCert = (name: string) =>
+const clientCert = (name: string, role: string) =>
   new ClientCertificate(`client-${name}`, {
     clientName: name,
+    role,
+    reissue: rotateCommand(stack, { client: name }),
     organization: pki.organization,
     algorithm: pki.algorithm,
     issuerValidityHours: pki.caValidityHours,
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
-const clients = Object.fromEntries(config.clients.map((c) => [c.name, clientCert(c.name)]));
-const checker = clientCert(CHECK_CLIENT);
+const clients = Object.fromEntries(config.clients.map((c) => [c.name, clientCert(c.name, `client ${c.name}`)]));
+const checker = clientCert(CHECK_CLIENT, "the program's own client for the endpoint checks");
 
 // Each daemon trusts exactly the issuers of the current clients (and of the checker).
 const clientCaBundle = pulumi
@@ -70,6 +82,8 @@ const hosts = config.hosts.map((h) => {
   const server = new ServerCertificate(`server-${h.name}`, {
     ca,
     commonName: h.name,
+    role: `server of host ${h.name}`,
+    reissue: rotateCommand(stack, { host: h.name }),
     address: h.address,
     dnsNames: h.dnsNames,
     ipAddresses: h.ipAddresses,
@@ -77,6 +91,7 @@ const hosts = config.hosts.map((h) => {
     algorithm: pki.algorithm,
     validityHours: pki.leafValidityHours,
     renewBeforeHours: pki.renewBeforeHours,
+    warnBeforeHours: pki.warnBeforeHours,
   });
   const plan = planHost(h, {
     project: pulumi.getProject(),
@@ -140,9 +155,15 @@ export const caRotation = {
       : `2: generation ${pki.caGeneration} only`,
 };
 
-/** Per client: `cert.pem`, `key.pem` (secret) and expiry. */
+/** The expiry (RFC 3339) of the CA that signs the server certificates (the current generation's). */
+export const caNotAfter = ca.notAfter;
+
+/** Per client: `cert.pem`, `key.pem` (secret), its expiry and its issuer's (the daemons trust the issuer until then). */
 export const clientCertificates = Object.fromEntries(
-  Object.entries(clients).map(([name, c]) => [name, { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter }]),
+  Object.entries(clients).map(([name, c]) => [
+    name,
+    { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter, issuerNotAfter: c.issuerNotAfter },
+  ]),
 );
 
 /** Per host: DOCKER_HOST, the server certificate's fingerprint and expiry, and the daemon's version. */

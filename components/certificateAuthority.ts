@@ -1,11 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CertificateSettings, privateKeyArgs } from "./keys";
+import { CertificateSettings, privateKeyArgs, warnOfExpiry } from "./keys";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
 export interface CertificateAuthorityArgs extends CertificateSettings {
   /** Common name (CN) of the CA certificate. */
   commonName: string;
+  /**
+   * What the CA is for people (`issuer of client ci`): its expiry warnings say it. Without one, its
+   * expiry is not warned about (the previous CA during a CA rotation: it signs nothing served).
+   */
+  role?: string;
+  /** What reissues it now (components/expiry.ts: caRenewal); without one, `pulumi up --replace` of it. */
+  reissue?: string;
 }
 
 /**
@@ -42,6 +49,7 @@ export class CertificateAuthority extends pulumi.ComponentResource {
     this.certPem = cert.certPem;
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.notAfter = cert.validityEndTime;
+    if (args.role !== undefined) warnOfExpiry(this, name, { role: args.role, reissue: args.reissue }, cert, args);
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
   }
 }

@@ -8,6 +8,13 @@ export interface ClientCertificateArgs extends CertificateSettings {
   clientName: string;
   /** Validity of the client's issuer, in hours: `pki.caValidityHours` (`validityHours` is the certificate's). */
   issuerValidityHours: number;
+  /** What the client is for people (`client ci`): the expiry warnings of its certificate and (`issuer of …`) its issuer say it. */
+  role: string;
+  /**
+   * The command that reissues its certificate now (`npm run rotate -- --stack prod --client ci`),
+   * for its expiry warnings. Its issuer's give `pulumi up --replace` of the issuer: rotate keeps it.
+   */
+  reissue?: string;
 }
 
 /**
@@ -21,6 +28,8 @@ export class ClientCertificate extends LeafCertificate {
   readonly issuerCertPem: pulumi.Output<string>;
   /** The client's name: its certificate's CN. */
   readonly clientName: string;
+  /** Expiry of this client's issuer (RFC 3339). */
+  readonly issuerNotAfter: pulumi.Output<string>;
 
   constructor(name: string, args: ClientCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
     const settings = certificateSettings(args);
@@ -31,20 +40,27 @@ export class ClientCertificate extends LeafCertificate {
       (parent) => {
         issuer = new CertificateAuthority(
           `${name}-issuer`,
-          { ...settings, commonName: `docker-tls client issuer: ${args.clientName}`, validityHours: args.issuerValidityHours },
+          {
+            ...settings,
+            commonName: `docker-tls client issuer: ${args.clientName}`,
+            role: `issuer of ${args.role}`,
+            validityHours: args.issuerValidityHours,
+          },
           { parent },
         );
-        return { ...settings, commonName: args.clientName, issuer, extendedUsage: "client_auth" };
+        return { ...settings, role: args.role, reissue: args.reissue, commonName: args.clientName, issuer, extendedUsage: "client_auth" };
       },
       opts,
     );
     this.issuerCertPem = issuer!.certPem;
     this.clientName = args.clientName;
+    this.issuerNotAfter = issuer!.notAfter;
     this.registerOutputs({
       certPem: this.certPem,
       privateKeyPem: this.privateKeyPem,
       issuerCertPem: this.issuerCertPem,
       notAfter: this.notAfter,
+      issuerNotAfter: this.issuerNotAfter,
     });
   }
 }

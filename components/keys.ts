@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { KeyAlgorithm } from "../config";
+import { expiryWarnings } from "./expiry";
 
 export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
   const [kind, size] = algorithm.split("-");
@@ -26,15 +27,45 @@ export interface CertificateSettings {
   validityHours: number;
   /** The next `pulumi up` reissues the certificate this many hours before it expires: `pki.renewBeforeHours`. */
   renewBeforeHours: number;
+  /** Preview and up warn about the certificate this many hours before it expires: `pki.warnBeforeHours`. */
+  warnBeforeHours: number;
 }
 
 /** The CertificateSettings of `args` alone, for passing on without the component's other arguments. */
 export function certificateSettings(args: CertificateSettings): CertificateSettings {
-  const { organization, algorithm, validityHours, renewBeforeHours } = args;
-  return { organization, algorithm, validityHours, renewBeforeHours };
+  const { organization, algorithm, validityHours, renewBeforeHours, warnBeforeHours } = args;
+  return { organization, algorithm, validityHours, renewBeforeHours, warnBeforeHours };
+}
+
+/**
+ * Logs a warning on `component` (named `name`; the CLI shows the warning under it) when its
+ * certificate, the tls resource `cert`, expires within `pki.warnBeforeHours` of this run
+ * (components/expiry.ts says how). In a preview, notAfter is unknown for a certificate that the run
+ * issues (a new one, or one it reissues): the apply does not run, and nothing is said of it.
+ */
+export function warnOfExpiry(
+  component: pulumi.Resource,
+  name: string,
+  who: Pick<LeafCertificateArgs, "role" | "reissue">,
+  cert: { urn: pulumi.Output<string>; validityEndTime: pulumi.Output<string> },
+  s: Pick<CertificateSettings, "warnBeforeHours" | "renewBeforeHours">,
+): void {
+  pulumi.all([cert.validityEndTime, cert.urn]).apply(([notAfter, urn]) => {
+    const c = { name, what: who.role, notAfter, urn, reissue: who.reissue };
+    for (const w of expiryWarnings([c], new Date(), s.warnBeforeHours, s.renewBeforeHours)) {
+      pulumi.log.warn(w, component);
+    }
+  });
 }
 
 export interface LeafCertificateArgs extends CertificateSettings {
+  /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
+  role: string;
+  /**
+   * The command that reissues it now, which its expiry warnings give (`npm run rotate -- --stack prod
+   * --host web1`: components/expiry.ts, rotateCommand); without one, `pulumi up --replace` of it.
+   */
+  reissue?: string;
   commonName: string;
   dnsNames?: string[];
   ipAddresses?: string[];
@@ -74,6 +105,7 @@ export function issueLeafCertificate(name: string, parent: pulumi.Resource, a: L
     { parent },
   );
   return {
+    cert,
     certPem: cert.certPem,
     privateKeyPem: pulumi.secret(key.privateKeyPem),
     notBefore: cert.validityStartTime,
@@ -103,10 +135,12 @@ export abstract class LeafCertificate extends pulumi.ComponentResource {
     opts: pulumi.ComponentResourceOptions | undefined,
   ) {
     super(type, name, {}, opts);
-    const issued = issueLeafCertificate(name, this, leaf(this));
+    const args = leaf(this);
+    const issued = issueLeafCertificate(name, this, args);
     this.certPem = issued.certPem;
     this.privateKeyPem = issued.privateKeyPem;
     this.notAfter = issued.notAfter;
     this.notBefore = issued.notBefore;
+    warnOfExpiry(this, name, args, issued.cert, args);
   }
 }

@@ -16,6 +16,10 @@ export interface ServerCertificateArgs extends CertificateSettings {
   dnsNames: string[];
   /** Extra IP SANs: `hosts[i].ipAddresses`. */
   ipAddresses: string[];
+  /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
+  role: string;
+  /** The command that reissues it now (`npm run rotate -- --stack prod --host web1`), for its expiry warnings. */
+  reissue?: string;
 }
 
 /**
@@ -59,6 +63,8 @@ export class ServerCertificate extends LeafCertificate {
       name,
       () => ({
         ...certificateSettings(args),
+        role: args.role,
+        reissue: args.reissue,
         commonName: args.commonName,
         ...serverSans(args),
         issuer: args.ca,

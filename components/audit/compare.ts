@@ -75,6 +75,12 @@ export interface Observed extends Partial<AuditState> {
    * included): not a setting, so never drift, but HostAudit warns beyond CLOCK_WARN_SECONDS.
    */
   clockOffsetSeconds?: number;
+  /**
+   * The notAfter of the certificate that `port` serves (ISO 8601, UTC, to the second), "" for none;
+   * absent from observations made before it was probed. Observed only, never wanted: expiry is
+   * reported (`npm run drift`), never drift, since time alone changes nothing on the host.
+   */
+  serverCertNotAfter?: string;
 }
 
 /** One difference: `key` as in the resource's inputs (`["/etc/docker/server-key.pem"].mode`, `running`), `text` for people. */

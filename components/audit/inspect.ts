@@ -103,6 +103,8 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
 export interface TlsProbe {
   /** SHA-256 fingerprint of the server's certificate (`AB:CD:…`), "" when no TLS answers. */
   serverCertSha256: string;
+  /** The server certificate's notAfter, ISO 8601 in UTC to the second (`2027-01-01T00:00:00Z`); "" when no TLS answers. */
+  serverCertNotAfter: string;
   /** The server refused us for want of a client certificate. */
   requireClientCert: boolean;
   /** What happened, for people. */
@@ -111,7 +113,7 @@ export interface TlsProbe {
 
 /**
  * What port PORT of ADDRESS serves, seen from this machine by a TLS client without a certificate:
- * the SHA-256 fingerprint of the server's certificate (`AB:CD:…`, "" when no TLS answers), and
+ * the SHA-256 fingerprint and the notAfter of the server's certificate ("" when no TLS answers), and
  * whether the server then refuses us for want of a client certificate.
  */
 export function probeTls(address: string, port: number, timeoutMs: number): Promise<TlsProbe> {
@@ -119,6 +121,7 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
   const tls = require("tls") as typeof tlsModule;
   return new Promise((resolve) => {
     let fingerprint = "";
+    let notAfter = "";
     let answer = "";
     let settled = false;
     // Declared before the callbacks that read it: Pulumi's closure serializer refuses a `const`
@@ -131,12 +134,15 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ serverCertSha256: fingerprint, requireClientCert, endpoint });
+      resolve({ serverCertSha256: fingerprint, serverCertNotAfter: notAfter, requireClientCert, endpoint });
     };
     const peer = () => {
       try {
         const c = socket.getPeerCertificate();
         if (c && c.fingerprint256) fingerprint = c.fingerprint256;
+        // valid_to as OpenSSL prints it (`Jan  1 00:00:00 2027 GMT`), which Date reads; to the second, as the stack's notAfter.
+        const end = c && c.valid_to ? Date.parse(c.valid_to) : NaN;
+        if (!Number.isNaN(end)) notAfter = new Date(end).toISOString().replace(/\.\d{3}Z$/, "Z");
       } catch {
         // no certificate yet
       }

@@ -7,10 +7,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-/** The stack outputs index.ts exports (with secrets shown). */
+/**
+ * The stack outputs index.ts exports (with secrets shown). The optional ones are absent from a
+ * stack last updated before they were added.
+ */
 export interface StackOutputs {
   caCertPem: string;
-  clientCertificates: Record<string, { certPem: string; keyPem: string; notAfter: string }>;
+  caNotAfter?: string;
+  clientCertificates: Record<string, { certPem: string; keyPem: string; notAfter: string; issuerNotAfter?: string }>;
   dockerHosts: Record<string, { dockerHost: string; serverCertSha256: string; serverCertNotAfter: string; dockerVersion: string }>;
 }
 

@@ -6,13 +6,19 @@
  * (so the inspection, the inspect script's rendering, the SSH client and the TLS probe all run),
  * diff and delete as they are. driftProgram.test.ts does the same through the program's registration.
  */
+import { X509Certificate } from "crypto";
+import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as tls from "tls";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_AUDIT_STATE_TYPE, flatten } from "../../components/audit/compare";
 import { provider } from "../../components/audit/provider";
 import { expectedState } from "./auditFixtures";
 import { renderManifest } from "../../render/scripts";
 import { testHost } from "../support/config";
+import { selfSigned } from "../support/openssl";
 
 const SECRET = "-----BEGIN OPENSSH PRIVATE KEY-----\nSERIALIZATION-TEST-KEY\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -78,11 +84,38 @@ test("read: an unreachable host is an observation, not an exception", async () =
   const r = await loaded.read("web1-1", props);
   expect(r.id).toBe("web1-1");
   const observed = r.props.observed as Record<string, unknown>;
-  expect(observed).toMatchObject({ reachable: false, port: props.port, serverCertSha256: "", requireClientCert: false });
+  expect(observed).toMatchObject({
+    reachable: false,
+    port: props.port,
+    serverCertSha256: "",
+    serverCertNotAfter: "",
+    requireClientCert: false,
+  });
   expect(observed.error).toMatch(/^cannot reach root@127\.0\.0\.1:\d+ over SSH: /);
   // The state's inputs become the observation, in their shape: unreachable.
   expect(r.inputs).toMatchObject({ host: "web1", reachable: false });
   expect(r.inputs).not.toHaveProperty("observed");
+}, 30_000);
+
+test("read: the TLS probe's certificate fingerprint and expiry, with only JavaScript's globals to read them", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-serialized-"));
+  const { cert, key } = selfSigned(dir, "server", "probe");
+  fs.rmSync(dir, { recursive: true, force: true });
+  const x509 = new X509Certificate(cert);
+  const server = tls.createServer({ cert, key }, (s) => s.end());
+  const tlsPort = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)),
+  );
+  try {
+    const r = await loaded.read("web1-1", { ...(await inputs()), port: tlsPort });
+    expect(r.props.observed).toMatchObject({
+      reachable: false,
+      serverCertSha256: x509.fingerprint256,
+      serverCertNotAfter: new Date(x509.validTo).toISOString().replace(/\.000Z$/, "Z"),
+    });
+  } finally {
+    server.close();
+  }
 }, 30_000);
 
 test("create and update: an unreachable host fails with the host's name (a plain Error)", async () => {

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { caRenewal } from "../../components/expiry";
 import { selfSigned } from "../support/openssl";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-unit-ca-"));
@@ -20,6 +21,9 @@ fs.writeFileSync(path.join(tmp, "id"), SSH_KEY);
 
 const resources: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
 let program: Record<string, unknown>;
+/** pulumi.log.warn of the program's own copy of @pulumi/pulumi (jest.isolateModules gives it one). */
+let warn: jest.SpyInstance;
+const CA_NOT_AFTER = new Date(Date.now() + 10.5 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, "Z");
 const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 
 beforeAll(async () => {
@@ -32,6 +36,8 @@ beforeAll(async () => {
         if (args.type === "tls:index/locallySignedCert:LocallySignedCert") Object.assign(state, { certPem: LEAF });
         if (args.type.startsWith("tls:") && args.type.endsWith("Cert"))
           Object.assign(state, { validityStartTime: "2026-11-30T00:00:00Z", validityEndTime: "2027-11-30T00:00:00Z" });
+        // Both CAs within the warning window: only the one that signs the servers' is warned about.
+        if (args.name === "ca-cert" || args.name === "ca-g2-cert") state.validityEndTime = CA_NOT_AFTER;
         if (args.type === "tls:index/privateKey:PrivateKey")
           state.privateKeyPem = `-----BEGIN EC PRIVATE KEY-----\n${args.name}\n-----END EC PRIVATE KEY-----\n`;
         if (args.type === "command:remote:Command" && args.name.endsWith("-probe"))
@@ -53,6 +59,7 @@ beforeAll(async () => {
     "docker-tls:sshPrivateKeyPath": path.join(tmp, "id"),
   });
   jest.isolateModules(() => {
+    warn = jest.spyOn((require("@pulumi/pulumi") as typeof pulumi).log, "warn");
     program = require("../../index");
   });
   await value(program.dockerHosts as pulumi.Output<unknown>);
@@ -74,5 +81,17 @@ test("the server certificate is issued by generation 2; the clients' ca.pem hold
   expect(await value(program.caCertPem as pulumi.Output<string>)).toBe(caPem("ca-g2-cert") + caPem("ca-cert"));
   expect(((await value(program.caRotation as pulumi.Output<{ phase: string }>)) as { phase: string }).phase).toMatch(
     /^1: generations 2 and 1 trusted; once every client has the new ca\.pem, set pki\.trustPreviousCa to false$/,
+  );
+});
+
+test("expiry: the CA that signs the servers' certificates is warned about, with the two-phase rotation to renew it; the previous one is not", () => {
+  const said = warn.mock.calls.map(([msg]) => String(msg)).filter((m) => /^certificate ca(-g\d+)? /.test(m));
+  expect(said).toEqual([
+    `certificate ca-g2 (the CA that signs every server certificate, the clients' ca.pem) expires ${CA_NOT_AFTER}, in 10 days, ` +
+      `and is inside the renew-before window (30 days), yet this run keeps it; reissue it with: ${caRenewal("unit", 2)}`,
+  ]);
+  expect(caRenewal("unit", 2)).toBe(
+    'a CA rotation in two phases (pki.caGeneration 3 with pki.trustPreviousCa true, then pulumi up; README, "CA rotation in two phases"), ' +
+      "or at once npm run rotate -- --stack unit --ca (every client then needs the new ca.pem)",
   );
 });

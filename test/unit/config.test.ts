@@ -1,6 +1,16 @@
 import { createHmac } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CHECK_CLIENT, ConfigError, DAEMON_DEFAULTS, PKI_DEFAULTS, addressKey, findHostKey, parseConfig } from "../../config";
+import {
+  CHECK_CLIENT,
+  ConfigError,
+  DAEMON_DEFAULTS,
+  PKI_DEFAULTS,
+  addressKey,
+  defaultWarnBeforeHours,
+  findHostKey,
+  parseConfig,
+  pkiSettings,
+} from "../../config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 const files: Record<string, string> = { "/keys/id": KEY };
@@ -214,6 +224,62 @@ describe("parseConfig", () => {
     expect(problems({ ...base(), pki: { caValidityHours: 4000 } })).toEqual([problem(8760, 4000)]);
     expect(problems({ ...base(), pki: { caValidityHours: 8760 } })).toEqual([problem(8760, 8760)]);
     expect(problems({ ...base(), pki: { caValidityHours: 8761 } })).toEqual([]);
+  });
+
+  test("the warning window: 60 days by default, 30 days' notice before the renew-before window", () => {
+    expect(PKI_DEFAULTS).toMatchObject({ renewBeforeHours: 720, warnBeforeHours: 1440 });
+    expect(parseConfig({ ...base(), pki: { warnBeforeHours: 2000 } }, readFile).pki.warnBeforeHours).toBe(2000);
+  });
+
+  test("an unset warning window follows the renew-before window and the leaves' validity, so that no stack valid before it is refused", () => {
+    const warnOf = (pki: Record<string, number>) => parseConfig({ ...base(), pki }, readFile).pki.warnBeforeHours;
+    // A long renew-before window: still 30 days' notice.
+    expect(warnOf({ renewBeforeHours: 2000 })).toBe(2720);
+    // Short leaves: half-way from the renew-before window to the leaves' validity.
+    expect(warnOf({ leafValidityHours: 1000 })).toBe(860);
+    expect(warnOf({ leafValidityHours: 722 })).toBe(721);
+    // No whole hour between the two: the hour after the renew-before window.
+    expect(warnOf({ leafValidityHours: 721 })).toBe(721);
+    expect(defaultWarnBeforeHours({ renewBeforeHours: 24, leafValidityHours: 8760 })).toBe(744);
+  });
+
+  test("a warning window inside the renew-before window names both settings", () => {
+    expect(problems({ ...base(), pki: { warnBeforeHours: 720 } })).toEqual([
+      "pki.warnBeforeHours: 720 must be larger than pki.renewBeforeHours (720), or a certificate would be reissued before it is warned about",
+    ]);
+    expect(problems({ ...base(), pki: { warnBeforeHours: 100, renewBeforeHours: 200 } })).toEqual([
+      "pki.warnBeforeHours: 100 must be larger than pki.renewBeforeHours (200), or a certificate would be reissued before it is warned about",
+    ]);
+    expect(problems({ ...base(), pki: { warnBeforeHours: 721 } })).toEqual([]);
+  });
+
+  test("a warning window as long as a leaf's life is allowed, and warned about on every run", () => {
+    const warningsOf = (pki: Record<string, number>) => parseConfig({ ...base(), pki }, readFile).warnings;
+    expect(warningsOf({ warnBeforeHours: 8760 })).toEqual([
+      "pki.warnBeforeHours (8760) is not shorter than pki.leafValidityHours (8760): every server and client certificate is warned about on every run from the day it is issued",
+    ]);
+    expect(warningsOf({ leafValidityHours: 24, renewBeforeHours: 1, warnBeforeHours: 48, caValidityHours: 25 })).toHaveLength(1);
+    expect(warningsOf({ warnBeforeHours: 8759 })).toEqual([]);
+    // Never by default, however short the leaves.
+    expect(warningsOf({ leafValidityHours: 721 })).toEqual([]);
+  });
+
+  test("a warning window that is not a positive whole number of hours", () => {
+    // Typed, so also held to the rules that compare fields, as leafValidityHours is.
+    expect(problems({ ...base(), pki: { warnBeforeHours: 0 } })).toEqual([
+      "pki.warnBeforeHours: 0 must be a positive whole number of hours",
+      "pki.warnBeforeHours: 0 must be larger than pki.renewBeforeHours (720), or a certificate would be reissued before it is warned about",
+    ]);
+    expect(problems({ ...base(), pki: { warnBeforeHours: "1440" } })).toEqual(['pki.warnBeforeHours: "1440" is a string, not a number']);
+    expect(problems({ ...base(), pki: { warnBeforeHours: 1440.5 } })).toHaveLength(1);
+  });
+
+  test("the PKI settings of a stack's pki value, for the scripts: its defaults applied; the defaults when unset or invalid", () => {
+    expect(pkiSettings(undefined)).toEqual(PKI_DEFAULTS);
+    expect(pkiSettings({ renewBeforeHours: 2000 })).toEqual({ ...PKI_DEFAULTS, renewBeforeHours: 2000, warnBeforeHours: 2720 });
+    expect(pkiSettings({ warnBeforeHours: 2000 })).toEqual({ ...PKI_DEFAULTS, warnBeforeHours: 2000 });
+    expect(pkiSettings({ warnBeforeHours: "soon" })).toEqual(PKI_DEFAULTS);
+    expect(pkiSettings("not an object")).toEqual(PKI_DEFAULTS);
   });
 
   test("a user name longer than Linux allows", () => {

@@ -18,6 +18,7 @@ import {
   LOG_LEVELS,
   MANAGED_DAEMON_KEYS,
   addressKey,
+  defaultWarnBeforeHours,
   parseConfig,
 } from "../../config";
 import { planHost, renderHostFiles } from "../../host/plan";
@@ -148,11 +149,16 @@ const pki = fc
     renewBeforeHours: fc.integer({ min: 1, max: 2000 }),
     leafOverRenew: fc.integer({ min: 1, max: 20000 }),
     caOverLeaf: fc.integer({ min: 1, max: 100000 }),
+    // Where the warning window falls between the renew-before window and the leaves' validity, if it is set.
+    warnAt: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
     organization: text.filter((t) => t.length > 0),
   })
-  .map(({ leafOverRenew, caOverLeaf, ...p }) => {
+  .map(({ leafOverRenew, caOverLeaf, warnAt, ...p }) => {
     const leafValidityHours = p.renewBeforeHours + leafOverRenew;
-    return { ...p, leafValidityHours, caValidityHours: leafValidityHours + caOverLeaf };
+    const settings = { ...p, leafValidityHours, caValidityHours: leafValidityHours + caOverLeaf };
+    // Set only where a whole hour fits strictly between the two.
+    if (warnAt === undefined || leafOverRenew < 2) return settings;
+    return { ...settings, warnBeforeHours: p.renewBeforeHours + 1 + Math.floor(warnAt * (leafOverRenew - 2)) };
   });
 
 const KNOWN_HOSTS = "/keys/known_hosts";
@@ -353,6 +359,19 @@ test("(a) the generated stacks are valid, and every problem of a mutated one sta
   );
   // Most mutations break a rule; if they stopped doing so, this test would prove little.
   expect(refused).toBeGreaterThan(50);
+});
+
+test("an unset warning window is larger than the renew-before window, and shorter than the leaves' validity wherever an hour fits between", () => {
+  fc.assert(
+    fc.property(validStack, (stack) => {
+      const { renewBeforeHours, leafValidityHours, warnBeforeHours } = parseConfig(stack.raw, readFileOf(stack.files)).pki;
+      expect(warnBeforeHours).toBeGreaterThan(renewBeforeHours);
+      if (leafValidityHours - renewBeforeHours >= 2) expect(warnBeforeHours).toBeLessThan(leafValidityHours);
+      const set = (stack.raw.pki as Raw | undefined)?.warnBeforeHours;
+      if (set === undefined) expect(warnBeforeHours).toBe(defaultWarnBeforeHours({ renewBeforeHours, leafValidityHours }));
+    }),
+    { numRuns: 100 },
+  );
 });
 
 /** What a probe may find on a host: a daemon.json object, /etc/default/docker lines, the unit's ExecStart. */

@@ -18,11 +18,20 @@ import { DAEMON_DEFAULTS } from "../../config";
 import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
 import { renderInspectScript, renderManifest } from "../../render/scripts";
 import { expectedFiles, expectedState, managedPaths } from "./auditFixtures";
-import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten } from "../../components/audit/compare";
+import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten, observedAsInputs } from "../../components/audit/compare";
 import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
 import { clockWarning } from "../../components/hostAudit";
-import { AUDIT_TYPE, auditsFromEvents, buildReport, hostReport, previewError, renderText } from "../../scripts/drift";
+import {
+  AUDIT_TYPE,
+  auditsFromEvents,
+  buildReport,
+  certificatesFromEvents,
+  hostReport,
+  pkiOfConfigValue,
+  previewError,
+  renderText,
+} from "../../scripts/drift";
 import { testHost } from "../support/config";
 import { selfSigned } from "../support/openssl";
 
@@ -217,6 +226,7 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
 describe("the TLS probe (local TLS servers)", () => {
   const { cert, key } = selfSigned(fs.mkdtempSync(path.join(tmp, "tls-")), "server", "probe");
   const fingerprint = new X509Certificate(cert).fingerprint256;
+  const notAfter = new Date(new X509Certificate(cert).validTo).toISOString().replace(/\.000Z$/, "Z");
 
   async function serve(requestCert: boolean, run: (port: number) => Promise<void>): Promise<void> {
     const server = tls.createServer({ cert, key, requestCert, rejectUnauthorized: requestCert, ca: [cert] }, (s) => {
@@ -236,6 +246,7 @@ describe("the TLS probe (local TLS servers)", () => {
     await serve(true, async (port) => {
       expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
         serverCertSha256: fingerprint,
+        serverCertNotAfter: notAfter,
         requireClientCert: true,
         endpoint: expect.stringMatching(/^TLS; (refused|closed) without a client certificate$/),
       });
@@ -246,6 +257,7 @@ describe("the TLS probe (local TLS servers)", () => {
     await serve(false, async (port) => {
       expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
         serverCertSha256: fingerprint,
+        serverCertNotAfter: notAfter,
         requireClientCert: false,
         endpoint: "TLS without a client certificate: HTTP 200",
       });
@@ -257,12 +269,17 @@ describe("the TLS probe (local TLS servers)", () => {
     await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
     const port = (plain.address() as net.AddressInfo).port;
     try {
-      expect(await probeTls("127.0.0.1", port, 5000)).toMatchObject({ serverCertSha256: "", requireClientCert: false });
+      expect(await probeTls("127.0.0.1", port, 5000)).toMatchObject({
+        serverCertSha256: "",
+        serverCertNotAfter: "",
+        requireClientCert: false,
+      });
     } finally {
       plain.close();
     }
     expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
       serverCertSha256: "",
+      serverCertNotAfter: "",
       requireClientCert: false,
       endpoint: expect.stringMatching(new RegExp(`^port ${port}: ECONNREFUSED`)),
     });
@@ -354,6 +371,18 @@ describe("comparing a host with what the stack wants", () => {
     ]);
   });
 
+  test("the served certificate's expiry is observed, never drift: not wanted, not in the inputs a refresh leaves, no change in the diff", async () => {
+    const { expected, observed } = clean();
+    for (const serverCertNotAfter of ["2020-01-01T00:00:00Z", "", "2099-01-01T00:00:00Z"]) {
+      expect(compareAudit(expected, { ...observed, serverCertNotAfter })).toEqual([]);
+      const inputs = observedAsInputs({ ...flatten(expected), host: "web1", observed: {} }, { ...observed, serverCertNotAfter });
+      expect(JSON.stringify(inputs)).not.toContain("NotAfter");
+    }
+    const olds = { ...flatten(expected), host: "web1", observed: { ...observed, serverCertNotAfter: "2020-01-01T00:00:00Z" } };
+    const { observed: _, ...news } = olds;
+    expect(await provider.diff!("id", olds, news)).toEqual({ changes: false });
+  });
+
   test("a host that could not be inspected is one item: unreachable, with the reason", () => {
     const { expected } = clean();
     expect(compareAudit(expected, { reachable: false, error: "cannot reach root@192.0.2.10:22 over SSH: timed out" })).toEqual([
@@ -430,7 +459,7 @@ describe("the provider's diff", () => {
     });
     const r = await provider.read!("web1-1", p);
     const observed = r.props!.observed as Observed;
-    expect(observed).toMatchObject({ reachable: false, serverCertSha256: "", requireClientCert: false });
+    expect(observed).toMatchObject({ reachable: false, serverCertSha256: "", serverCertNotAfter: "", requireClientCert: false });
     expect(observed.error).toMatch(new RegExp(`^cannot reach root@127\\.0\\.0\\.1:${ports[0]} over SSH: .*ECONNREFUSED`));
     // The inputs a refresh leaves: the wanted state but `reachable: false`, so the diff names it.
     expect(r.inputs).toMatchObject({ reachable: false, running: true, host: "web1" });
@@ -642,5 +671,140 @@ describe("the host's clock, from its audit", () => {
     expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: -60 })).toBeUndefined();
     expect(clockWarning("web1", { reachable: true, clockOffsetSeconds: 3 })).toBeUndefined();
     expect(clockWarning("web1", { reachable: false })).toBeUndefined();
+  });
+});
+
+describe("the drift command's report of served certificates' expiry", () => {
+  const NOW = new Date("2026-12-20T00:00:00Z");
+  const DAY = 86_400_000;
+  const PKI = { warnBeforeHours: 1440, renewBeforeHours: 720 };
+  const iso = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString().replace(/\.000Z$/, "Z");
+  const SERVER_URN =
+    "urn:pulumi:prod::docker-tls::dockertls:pki:ServerCertificate$tls:index/locallySignedCert:LocallySignedCert::server-sbx1-cert";
+  const { expected, observed } = clean();
+  const audit = (host: string, o: Observed) => ({ host, op: "same", outputs: { ...flatten(expected), host, observed: o } });
+  const serving = (days: number, over: Partial<Observed> = {}): Observed => ({ ...observed, serverCertNotAfter: iso(days), ...over });
+  const ctx = (reissued = false) => ({ now: NOW, pki: PKI, certificates: [{ urn: SERVER_URN, sha256: FP, reissued }] });
+
+  test("the stack's certificates by fingerprint, and whether the preview reissues them, from its events", () => {
+    const { cert } = selfSigned(fs.mkdtempSync(path.join(tmp, "events-")), "server", "events");
+    const event = (op: string, urn: string, certPem?: string, type = "tls:index/locallySignedCert:LocallySignedCert") =>
+      ({
+        resourcePreEvent: {
+          metadata: { op, urn, type, old: certPem ? { outputs: { certPem, validityEndTime: iso(300) }, inputs: {} } : undefined },
+        },
+      }) as unknown as EngineEvent;
+    const other = SERVER_URN.replace("sbx1", "sbx2");
+    const certificates = certificatesFromEvents([
+      event("same", SERVER_URN, cert),
+      event("create-replacement", other),
+      event("replace", other, cert),
+      event(
+        "same",
+        "urn:pulumi:prod::docker-tls::tls:index/selfSignedCert:SelfSignedCert::ca-cert",
+        cert,
+        "tls:index/selfSignedCert:SelfSignedCert",
+      ),
+      event("same", "urn:pulumi:prod::docker-tls::x::broken", "not a PEM"),
+    ]);
+    const sha256 = new X509Certificate(cert).fingerprint256;
+    expect(certificates).toEqual([
+      { urn: SERVER_URN, sha256, notAfter: iso(300), reissued: false },
+      { urn: other, sha256, notAfter: iso(300), reissued: true },
+    ]);
+  });
+
+  const ROTATE_SBX1 = "npm run rotate -- --stack prod --host sbx1";
+
+  test("a served certificate inside the warning window: on the host line, exit 2, the command that renews it now", () => {
+    const h = hostReport(audit("sbx1", serving(45)), ctx());
+    expect(h).toEqual({
+      host: "sbx1",
+      status: "clean",
+      drift: [],
+      certificate: { state: "warn", notAfter: iso(45), left: "in 45 days", renewFrom: iso(15), ours: true, reissued: false },
+    });
+    const report = buildReport("prod", [h], 0);
+    expect(report).toMatchObject({ status: "clean", exitCode: 2, renew: [ROTATE_SBX1] });
+    expect(report.heal).toBeUndefined();
+    expect(renderText(report)).toBe(`sbx1: clean; certificate expires ${iso(45)} (in 45 days)\nrenew with: ${ROTATE_SBX1}\n`);
+  });
+
+  test("inside the renew-before window and reissued by this preview: pulumi up renews it; another host's: rotate; expired: said so", () => {
+    const h1 = hostReport(audit("sbx1", serving(12)), ctx(true));
+    expect(h1.certificate).toMatchObject({ state: "renew", ours: true, reissued: true });
+    // Not the stack's certificate: drift, which the heal replaces; nothing of the stack's to renew.
+    const h2 = hostReport(audit("sbx2", serving(-3, { serverCertSha256: FP.replace(/^AA/, "BB") })), ctx(true));
+    expect(h2).toMatchObject({ status: "drift", certificate: { state: "expired", left: "3 days ago", ours: false, reissued: false } });
+    // The stack's, inside the warning window only (not in this preview's certificates: none reissued).
+    const h3 = hostReport(audit("sbx3", serving(50)), { ...ctx(), certificates: [] });
+    expect(h3.certificate).toMatchObject({ state: "warn", ours: true, reissued: false });
+    const report = buildReport("prod", [h3, h2, h1], 0);
+    expect(report).toMatchObject({
+      status: "drift",
+      exitCode: 2,
+      renew: ["npm run pulumi -- up --stack prod", "npm run rotate -- --stack prod --host sbx3"],
+    });
+    expect(renderText(report).split("\n")).toEqual([
+      `sbx1: clean; certificate expires ${iso(12)} (in 12 days)`,
+      `sbx2: DRIFT port 2376 serves certificate BB:BB:CC:DD:EE:FF:00:11… (want AA:BB:CC:DD:EE:FF:00:11…); certificate expired ${iso(-3)} (3 days ago)`,
+      `sbx3: clean; certificate expires ${iso(50)} (in 50 days)`,
+      "heal with: npm run pulumi -- up --refresh --stack prod",
+      "renew with: npm run pulumi -- up --stack prod",
+      "renew with: npm run rotate -- --stack prod --host sbx3",
+      "",
+    ]);
+  });
+
+  test("inside the renew-before window but not reissued by this preview (left out, or no renewal planned): rotate it", () => {
+    const h = hostReport(audit("sbx1", serving(12)), ctx(false));
+    expect(buildReport("prod", [h], 0).renew).toEqual([ROTATE_SBX1]);
+  });
+
+  test("an unreachable host's probe still dates its certificate; exit 1 wins", () => {
+    const h = hostReport(audit("sbx1", { reachable: false, error: "timed out", serverCertSha256: FP, serverCertNotAfter: iso(20) }), ctx());
+    const report = buildReport("prod", [h], 0);
+    expect(report).toMatchObject({ status: "error", exitCode: 1 });
+    expect(renderText(report)).toBe(
+      `sbx1: UNREACHABLE timed out; certificate expires ${iso(20)} (in 20 days)\nrenew with: ${ROTATE_SBX1}\n`,
+    );
+  });
+
+  test("far off, none served, or an observation from before the probe dated it: nothing added, exit as before", () => {
+    const far = hostReport(audit("sbx1", serving(61)), ctx());
+    expect(far.certificate).toMatchObject({ state: "ok" });
+    const none = hostReport(audit("sbx2", { ...observed, serverCertNotAfter: "" }), ctx());
+    const old = hostReport(audit("sbx3", observed), ctx());
+    expect([none.certificate, old.certificate]).toEqual([undefined, undefined]);
+    const report = buildReport("prod", [far, none, old], 0);
+    expect(report).toMatchObject({ status: "clean", exitCode: 0 });
+    expect(report).not.toHaveProperty("renew");
+    expect(renderText(report)).toBe("sbx1: clean\nsbx2: clean\nsbx3: clean\n");
+  });
+
+  test("an audit still on an older provider observes no notAfter: the stack's, when the host serves the stack's certificate", () => {
+    const certificates = [{ urn: SERVER_URN, sha256: FP, notAfter: iso(20), reissued: false }];
+    const h = hostReport(audit("sbx1", observed), { now: NOW, pki: PKI, certificates });
+    expect(h.certificate).toEqual({
+      state: "renew",
+      notAfter: iso(20),
+      left: "in 20 days",
+      renewFrom: iso(-10),
+      ours: true,
+      reissued: false,
+    });
+    const other = hostReport(audit("sbx2", { ...observed, serverCertSha256: FP.replace(/^AA/, "BB") }), {
+      now: NOW,
+      pki: PKI,
+      certificates,
+    });
+    expect(other.certificate).toBeUndefined();
+  });
+
+  test("the windows come from the stack's docker-tls:pki value, with config.ts's defaults", () => {
+    expect(pkiOfConfigValue(undefined)).toMatchObject({ warnBeforeHours: 1440, renewBeforeHours: 720 });
+    expect(pkiOfConfigValue('{"warnBeforeHours": 2000}')).toMatchObject({ warnBeforeHours: 2000, renewBeforeHours: 720 });
+    expect(pkiOfConfigValue('{"renewBeforeHours": 2000}')).toMatchObject({ warnBeforeHours: 2720, renewBeforeHours: 2000 });
+    expect(pkiOfConfigValue("{not json")).toMatchObject({ warnBeforeHours: 1440 });
   });
 });

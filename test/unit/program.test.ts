@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { PKI_DEFAULTS } from "../../config";
+import { utcSeconds } from "../../components/expiry";
 import { isSecretInput, plain } from "../support/mocks";
 import { selfSigned } from "../support/openssl";
 
@@ -28,6 +29,20 @@ fs.writeFileSync(path.join(tmp, "id"), SSH_KEY);
 const resources: Recorded[] = [];
 const invokes: { token: string; args: Record<string, unknown>; provider?: string }[] = [];
 
+// Expiry, relative to when the mock issues the certificate: far off, but for three that the
+// program must warn about (half a day off the whole days, so that "in N days" is the same at any
+// moment of the run). The defaults: warned about from 60 days before expiry, reissued from 30.
+const DAY_MS = 86_400_000;
+const EXPIRING: Record<string, number> = {
+  "server-sbx2-cert": 10.5, // inside the renew-before window
+  "client-alice-issuer-cert": 45.5, // inside the warning window only
+  "client-docker-tls-check-cert": -3.5, // expired
+};
+/** The validityEndTime the mock gave each certificate resource, by name. */
+const notAfterOf: Record<string, string> = {};
+const validityEndTime = (name: string) =>
+  (notAfterOf[name] = new Date(Date.now() + (EXPIRING[name] ?? 2 * 365) * DAY_MS).toISOString().replace(/\.\d{3}Z$/, "Z"));
+
 function outputsFor(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "tls:index/privateKey:PrivateKey":
@@ -36,7 +51,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { ...inputs, certRequestPem: `CSR ${name}` };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
-      return { ...inputs, certPem: CERT, validityEndTime: "2027-11-28T00:00:00Z" };
+      return { ...inputs, certPem: CERT, validityEndTime: validityEndTime(name) };
     case "command:remote:Command":
       return {
         ...inputs,
@@ -68,6 +83,8 @@ const HOSTS = [
 const value = <T>(o: pulumi.Input<T>): Promise<T> => new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 
 let program: Record<string, unknown>;
+/** pulumi.log.warn of the program's own copy of @pulumi/pulumi (jest.isolateModules gives it one). */
+let warn: jest.SpyInstance;
 
 /**
  * The hook compiles and imports the whole program (ts-jest, @pulumi/*) and lets every mocked
@@ -94,6 +111,7 @@ beforeAll(async () => {
   );
   setConfig(HOSTS);
   jest.isolateModules(() => {
+    warn = jest.spyOn((require("@pulumi/pulumi") as typeof pulumi).log, "warn");
     program = require("../../index");
   });
   // Let every registration and invoke finish.
@@ -227,5 +245,50 @@ test("every key output is secret; versions and fingerprints are not", async () =
 });
 
 test("the stack outputs are the CA, the clients and the hosts; the checker's name is none of them", () => {
-  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caRotation", "clientCertificates", "dockerHosts"]);
+  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caNotAfter", "caRotation", "clientCertificates", "dockerHosts"]);
+});
+
+test("every certificate's expiry is an output: the CA's, each client's and its issuer's, each server's", async () => {
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+  expect(await value(program.caNotAfter as pulumi.Output<string>)).toMatch(iso);
+  const clients = program.clientCertificates as Record<string, Record<string, pulumi.Output<string>>>;
+  expect(await value(clients.alice.notAfter)).toMatch(iso);
+  expect(await value(clients.alice.issuerNotAfter)).toBe(notAfterOf["client-alice-issuer-cert"]);
+  const hosts = program.dockerHosts as Record<string, Record<string, pulumi.Output<string>>>;
+  expect(await value(hosts.sbx2.serverCertNotAfter)).toBe(notAfterOf["server-sbx2-cert"]);
+});
+
+test("preview and up warn about each certificate within pki.warnBeforeHours, on its component, saying which up reissues it and what does now", async () => {
+  const certificateWarnings = warn.mock.calls.filter(([msg]) => String(msg).startsWith("certificate "));
+  const said = await Promise.all(
+    certificateWarnings.map(async ([msg, resource]) => `${await value((resource as pulumi.Resource).urn)}: ${msg}`),
+  );
+  const urn = (type: string, name: string) => `urn:pulumi:unit::docker-tls::${type}::${name}`;
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const checker = urn("dockertls:pki:ClientCertificate", "client-docker-tls-check");
+  const issuer = urn("dockertls:pki:ClientCertificate$dockertls:pki:CertificateAuthority", "client-alice-issuer");
+  const server = urn("dockertls:pki:ServerCertificate", "server-sbx2");
+  const renewFrom = utcSeconds(Date.parse(notAfterOf["client-alice-issuer-cert"]) - 720 * 3_600_000);
+  expect(said).toHaveLength(3);
+  expect(said).toEqual(
+    expect.arrayContaining([
+      `${checker}: certificate client-docker-tls-check (the program's own client for the endpoint checks) ` +
+        `expired ${notAfterOf["client-docker-tls-check-cert"]}, 3 days ago, yet this run keeps it; ` +
+        "reissue it with: npm run rotate -- --stack unit --client docker-tls-check",
+      `${server}: certificate server-sbx2 (server of host sbx2) expires ${notAfterOf["server-sbx2-cert"]}, in 10 days, ` +
+        "and is inside the renew-before window (30 days), yet this run keeps it; reissue it with: npm run rotate -- --stack unit --host sbx2",
+      // rotate keeps a client's issuer: its certificate resource is replaced (by its URN, as the runtime made it).
+      expect.stringMatching(
+        new RegExp(
+          "^" +
+            escape(
+              `${issuer}: certificate client-alice-issuer (issuer of client alice) expires ${notAfterOf["client-alice-issuer-cert"]}, ` +
+                `in 45 days; the first pulumi up after ${renewFrom}, inside the renew-before window (30 days), reissues it ` +
+                "(now: npm run pulumi -- up --stack unit --replace 'urn:pulumi:unit::docker-tls::",
+            ) +
+            "[^']*::client-alice-issuer-cert'\\)$",
+        ),
+      ),
+    ]),
+  );
 });
