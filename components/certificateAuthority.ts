@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CertificateSettings, privateKeyArgs, warnOfExpiry } from "./keys";
+import { CertificateSettings, VALIDITY_AT_NEXT_ISSUE, privateKeyArgs, warnOfExpiry, warnOfOldValidity } from "./keys";
 
 /** Every value is explicit: the defaults are config.ts's (`pki.*`), applied once there. */
 export interface CertificateAuthorityArgs extends CertificateSettings {
@@ -43,13 +43,14 @@ export class CertificateAuthority extends pulumi.ComponentResource {
         earlyRenewalHours: args.renewBeforeHours,
         setSubjectKeyId: true,
       },
-      { parent: this },
+      { parent: this, ...VALIDITY_AT_NEXT_ISSUE },
     );
 
     this.certPem = cert.certPem;
     this.privateKeyPem = pulumi.secret(key.privateKeyPem);
     this.notAfter = cert.validityEndTime;
     if (args.role !== undefined) warnOfExpiry(this, name, { role: args.role, reissue: args.reissue }, cert, args);
+    warnOfOldValidity(this, name, cert, args.validityHours, "pki.caValidityHours");
     this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
   }
 }

@@ -58,6 +58,38 @@ export function warnOfExpiry(
   });
 }
 
+/**
+ * The resource options of every tls certificate: a change of `pki.leafValidityHours` or
+ * `pki.caValidityHours` applies to each certificate when it is next issued (its renewal, or
+ * `npm run rotate`), rather than reissuing every certificate at once, which would restart every
+ * daemon of the stack in one run and, for a CA, break every client's ca.pem. The tls provider uses
+ * the new validity when it replaces a certificate (renewal, `--replace`); warnOfOldValidity says
+ * which certificates still have the old one.
+ */
+export const VALIDITY_AT_NEXT_ISSUE = { ignoreChanges: ["validityPeriodHours"] };
+
+/**
+ * Logs a warning on `component` when its certificate `cert` was issued for another validity than
+ * the configured one (`setting`, e.g. `pki.leafValidityHours`): that certificate keeps its own until
+ * it is next issued (VALIDITY_AT_NEXT_ISSUE).
+ */
+export function warnOfOldValidity(
+  component: pulumi.Resource,
+  name: string,
+  cert: { validityPeriodHours: pulumi.Output<number> },
+  configured: number,
+  setting: string,
+): void {
+  cert.validityPeriodHours.apply((issued) => {
+    if (issued === undefined || issued === configured) return;
+    pulumi.log.warn(
+      `certificate ${name} was issued for ${issued} hours; ${setting} (${configured}) applies when it is next issued ` +
+        "(its renewal, or npm run rotate), not to this certificate",
+      component,
+    );
+  });
+}
+
 export interface LeafCertificateArgs extends CertificateSettings {
   /** What the certificate is for people (`server of host web1`): its expiry warnings say it. */
   role: string;
@@ -102,7 +134,7 @@ export function issueLeafCertificate(name: string, parent: pulumi.Resource, a: L
       earlyRenewalHours: a.renewBeforeHours,
       setSubjectKeyId: true,
     },
-    { parent },
+    { parent, ...VALIDITY_AT_NEXT_ISSUE },
   );
   return {
     cert,
@@ -142,5 +174,6 @@ export abstract class LeafCertificate extends pulumi.ComponentResource {
     this.notAfter = issued.notAfter;
     this.notBefore = issued.notBefore;
     warnOfExpiry(this, name, args, issued.cert, args);
+    warnOfOldValidity(this, name, issued.cert, args.validityHours, "pki.leafValidityHours");
   }
 }

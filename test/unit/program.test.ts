@@ -38,6 +38,8 @@ const EXPIRING: Record<string, number> = {
   "client-alice-issuer-cert": 45.5, // inside the warning window only
   "client-docker-tls-check-cert": -3.5, // expired
 };
+/** A certificate issued before pki.leafValidityHours changed: the state keeps its own validity. */
+const ISSUED_FOR: Record<string, { validityPeriodHours: number }> = { "server-sbx1-cert": { validityPeriodHours: 4380 } };
 /** The validityEndTime the mock gave each certificate resource, by name. */
 const notAfterOf: Record<string, string> = {};
 const validityEndTime = (name: string) =>
@@ -51,7 +53,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, unknown>)
       return { ...inputs, certRequestPem: `CSR ${name}` };
     case "tls:index/selfSignedCert:SelfSignedCert":
     case "tls:index/locallySignedCert:LocallySignedCert":
-      return { ...inputs, certPem: CERT, validityEndTime: validityEndTime(name) };
+      return { ...inputs, ...ISSUED_FOR[name], certPem: CERT, validityEndTime: validityEndTime(name) };
     case "command:remote:Command":
       return {
         ...inputs,
@@ -258,8 +260,18 @@ test("every certificate's expiry is an output: the CA's, each client's and its i
   expect(await value(hosts.sbx2.serverCertNotAfter)).toBe(notAfterOf["server-sbx2-cert"]);
 });
 
+test("a certificate issued for another validity than pki.leafValidityHours keeps it until it is next issued, and a warning says so", async () => {
+  const said = warn.mock.calls.map(([msg]) => String(msg)).filter((m) => m.includes(" was issued for "));
+  expect(said).toEqual([
+    "certificate server-sbx1 was issued for 4380 hours; pki.leafValidityHours (8760) applies when it is next issued " +
+      "(its renewal, or npm run rotate), not to this certificate",
+  ]);
+});
+
 test("preview and up warn about each certificate within pki.warnBeforeHours, on its component, saying which up reissues it and what does now", async () => {
-  const certificateWarnings = warn.mock.calls.filter(([msg]) => String(msg).startsWith("certificate "));
+  const certificateWarnings = warn.mock.calls.filter(
+    ([msg]) => String(msg).startsWith("certificate ") && !String(msg).includes(" was issued for "),
+  );
   const said = await Promise.all(
     certificateWarnings.map(async ([msg, resource]) => `${await value((resource as pulumi.Resource).urn)}: ${msg}`),
   );
