@@ -9,6 +9,7 @@ export type { UpOptions, HostStatus, SandboxStatus } from "./lifecycle";
 export type { HostRecord, SandboxState } from "./state";
 export { loadState } from "./state";
 export { runOnHost, runScriptOnHost, shellQuote, sshCommand, sshOptions } from "./ssh";
+export { daemonStarts } from "./starts";
 export type { HostRef, SshOptions, SshUser } from "./ssh";
 export type { RunResult } from "./exec";
 export type { Logger } from "./log";

@@ -8,14 +8,13 @@
  * file or setting, `up --refresh` heals it with exactly one dockerd start there and none on the
  * other host (counted from dockerd's own log), and the stack is clean again.
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
-import { ROOT, programDir, tearDown } from "../support/program";
+import { programDir, runScript, tearDown } from "../support/program";
 import { isSecretInput } from "../support/mocks";
 import type { DriftReport } from "../../scripts/drift";
 
@@ -33,18 +32,10 @@ let env: Record<string, string>;
 
 /** `npm run drift -- --stack drift --dir WORK [--json]` (ts-node directly: the toolchain is already on PATH). */
 function drift(json: boolean): Promise<{ code: number; stdout: string; stderr: string; report?: DriftReport }> {
-  const args = ["scripts/drift.ts", "--stack", STACK, "--dir", work, ...(json ? ["--json"] : [])];
-  return new Promise((resolve) => {
-    execFile(
-      "ts-node",
-      args,
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 5 * 60_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => {
-        const code = err ? Number((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code, stdout, stderr, report: json && stdout.trim() ? (JSON.parse(stdout) as DriftReport) : undefined });
-      },
-    );
-  });
+  return runScript("drift", ["--stack", STACK, "--dir", work, ...(json ? ["--json"] : [])], env, 5 * 60_000).then((r) => ({
+    ...r,
+    report: json && r.stdout.trim() ? (JSON.parse(r.stdout) as DriftReport) : undefined,
+  }));
 }
 
 /** The host lines of a drift report as `name: status [drift keys]`. */

@@ -9,15 +9,16 @@
  * and none on sbx2, while a client bundle taken before keeps working. Then the CA is rotated in two
  * phases (pki.caGeneration, pki.trustPreviousCa) while a client polls with the two-CA bundle.
  */
-import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
-import { ROOT, programDir, tearDown } from "../support/program";
+import { programDir, runScript, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
+import type { DriftReport } from "../../scripts/drift";
+import { PingReport, startPinging } from "../../scripts/lib/pinger";
 
 const STACK = "life";
 let tmp: string;
@@ -49,14 +50,7 @@ const withBundle = (h: TestHost, o: StackOutputs, client = "ci") =>
 
 /** `npm run rotate -- ARGS --stack life --dir WORK` (ts-node directly: the toolchain is on PATH). */
 function rotate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "ts-node",
-      ["scripts/rotate.ts", "--stack", STACK, "--dir", work, ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 10 * 60_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runScript("rotate", ["--stack", STACK, "--dir", work, ...args], env);
 }
 
 beforeAll(async () => {
@@ -183,7 +177,118 @@ test("5. CA rotation, phase 2: the old CA leaves ca.pem, no daemon restarts, and
   for (const h of hosts) expect((await withBundle(h, after)).status).toBe(200);
 });
 
-test("6. a host whose clock is 10 minutes behind: the audit warns, and a new client certificate is refused there before anything changes", async () => {
+/** The pki settings of the CA rotation's phase 2 (test 5) with `more`. */
+const pkiAfterRotation = (more: Record<string, number>) => JSON.stringify({ caGeneration: 2, trustPreviousCa: false, ...more });
+
+/** The `warning:` lines of a preview's output that are about certificates (expiry, validity). */
+const certificateWarnings = (stdout: string) => [
+  ...new Set(
+    stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("warning: certificate ")),
+  ),
+];
+
+const TINY_CONTAINER = `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - dtls-tiny:1 >/dev/null
+docker run -d --name keeper --restart unless-stopped --network none dtls-tiny:1 /usr/bin/sleep infinity >/dev/null`;
+const KEEPER_STARTED = "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' keeper";
+
+test("6. short validities: a validity change waits for each certificate's next issue; a certificate inside the warning window is warned about by the preview and by drift", async () => {
+  await stack.setConfig("docker-tls:pki", { value: pkiAfterRotation({ leafValidityHours: 24, renewBeforeHours: 1, warnBeforeHours: 48 }) });
+  const first = await stack.preview({ color: "never" });
+  // No certificate is reissued for the new validity: each says it keeps its own.
+  expect(first.changeSummary.replace ?? 0).toBe(0);
+  const kept = certificateWarnings(first.stdout).filter((l) => l.includes("was issued for 8760 hours"));
+  expect(kept.map((l) => /certificate (\S+)/.exec(l)?.[1]).sort()).toEqual([
+    "client-ci",
+    "client-docker-tls-check",
+    "server-sbx1",
+    "server-sbx2",
+  ]);
+
+  // sbx2's server certificate and client ci's, issued now for 24 hours (rotate, as test 2 ran it, does one at a time).
+  const urns = (await stack.exportStack()).deployment.resources.map((r: { urn: string }) => r.urn);
+  const replace = urns.filter((u: string) => u.endsWith("::server-sbx2-cert") || u.endsWith("::client-ci-cert"));
+  expect(replace).toHaveLength(2);
+  expect((await stack.up({ color: "never", replace })).summary.result).toBe("succeeded");
+  const out = await outputs();
+  const preview = await stack.preview({ color: "never" });
+  expect(preview.changeSummary.replace ?? 0).toBe(0);
+  const expiring = certificateWarnings(preview.stdout).filter((l) => l.includes(" expires "));
+  expect(expiring).toHaveLength(2);
+  expect(expiring.join("\n")).toContain(
+    `certificate server-sbx2 (server of host sbx2) expires ${out.dockerHosts.sbx2.serverCertNotAfter.replace(/\.\d+Z$/, "Z")}, in 23 hours; ` +
+      "the first pulumi up after",
+  );
+  expect(expiring.join("\n")).toContain("npm run rotate -- --stack life --host sbx2");
+  expect(expiring.join("\n")).toMatch(/certificate client-ci \(client ci\) expires \S+, in 23 hours/);
+
+  const drift = await runScript("drift", ["--stack", STACK, "--dir", work, "--json"], env, 5 * 60_000);
+  expect({ code: drift.code, stderr: drift.code === 2 ? "" : drift.stderr }).toEqual({ code: 2, stderr: "" });
+  const report = JSON.parse(drift.stdout) as DriftReport;
+  const byHost = Object.fromEntries(report.hosts.map((h) => [h.host, [h.status, h.certificate?.state ?? "-"].join(" ")]));
+  expect(byHost).toEqual({ sbx1: "clean ok", sbx2: "clean warn" });
+  expect(report.renew).toEqual(["npm run rotate -- --stack life --host sbx2"]);
+});
+
+test("7. renewal: the certificates inside the renew-before window are reissued by up, with 1 restart on sbx2 and none on sbx1; old bundles keep working; the longest /_ping gap per host", async () => {
+  await onHost(hosts[1], TINY_CONTAINER);
+  const keeper = await onHost(hosts[1], KEEPER_STARTED);
+  const before = await outputs();
+  // 48-hour certificates renewed 24 hours before they expire: sbx2's and ci's 24-hour ones are due now.
+  await stack.setConfig("docker-tls:pki", { value: pkiAfterRotation({ leafValidityHours: 48, renewBeforeHours: 24 }) });
+  const replaced: string[] = [];
+  await stack.preview({
+    color: "never",
+    onEvent: (e) => {
+      const m = e.resourcePreEvent?.metadata;
+      if (m?.op === "replace" && m.type.startsWith("tls:")) replaced.push(m.urn.split("::").at(-1) ?? m.urn);
+    },
+  });
+  // The certificates (the endpoint check that follows sbx2's is replaced too).
+  expect(replaced.sort()).toEqual(["client-ci-cert", "server-sbx2-cert"]);
+
+  const starts = await allStarts(hosts);
+  const pinger = startPinging(
+    hosts.map((h) => ({
+      name: h.name,
+      address: h.address,
+      port: 2376,
+      ca: before.caCertPem,
+      cert: before.clientCertificates.ci.certPem,
+      key: before.clientCertificates.ci.keyPem,
+    })),
+  );
+  let pings: Record<string, PingReport>;
+  try {
+    expect((await stack.up({ color: "never" })).summary.result).toBe("succeeded");
+  } finally {
+    pings = await pinger.stop();
+  }
+  console.log(`longest /_ping gap during the renewal (polled every 50 ms): ${JSON.stringify(pings)}`);
+  expect(restarts(hosts, starts, await allStarts(hosts))).toEqual({ sbx1: 0, sbx2: 1 });
+  expect(pings.sbx1.failures).toBe(0);
+  expect(pings.sbx2.polls).toBeGreaterThan(10);
+
+  const after = await outputs();
+  expect(after.dockerHosts.sbx2.serverCertSha256).not.toBe(before.dockerHosts.sbx2.serverCertSha256);
+  expect(after.dockerHosts.sbx1.serverCertSha256).toBe(before.dockerHosts.sbx1.serverCertSha256);
+  expect(after.clientCertificates.ci.certPem).not.toBe(before.clientCertificates.ci.certPem);
+  const hoursValid = (o: StackOutputs) => (Date.parse(o.dockerHosts.sbx2.serverCertNotAfter) - Date.now()) / 3_600_000;
+  expect(hoursValid(after)).toBeGreaterThan(47);
+  // The old ci certificate (same issuer) and the renewed one both work, on both hosts.
+  for (const h of hosts) {
+    expect((await withBundle(h, before)).status).toBe(200);
+    expect((await withBundle(h, after)).status).toBe(200);
+  }
+  // live-restore: the container with a restart policy ran through sbx2's restart.
+  expect(await onHost(hosts[1], KEEPER_STARTED)).toBe(keeper);
+  // Renewed for 48 hours: nothing is due any more.
+  await stack.preview({ expectNoChanges: true, color: "never" });
+});
+
+test("8. a host whose clock is 10 minutes behind: the audit warns, and a new client certificate is refused there before anything changes", async () => {
   // The host's clock as the program reads it: a `date` first on root's PATH that answers 600 s
   // early for `+%s` (the sandbox shares this machine's kernel clock, which a test must not move).
   const FAKE_DATE = `cat > /usr/local/bin/date <<'EOF'
@@ -213,7 +318,7 @@ chmod 755 /usr/local/bin/date`;
   expect((await withBundle(hosts[0], await outputs(), "dana")).status).toBe(200);
 });
 
-test("7. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
+test("9. destroy: the host's own drop-in and alt.json are untouched, and dockerd reads alt.json again", async () => {
   expect((await stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
   expect(await onHost(hosts[0], ALT_FILES)).toBe(altFiles);
   expect(await onHost(hosts[0], "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline")).toContain("--config-file /etc/docker/alt.json");

@@ -14,10 +14,7 @@ export async function onHost(host: TestHost, script: string): Promise<string> {
 }
 
 /** How many times dockerd has finished starting on a host, from its own log. */
-export async function daemonStarts(host: TestHost): Promise<number> {
-  const log = host.kind === "systemd" ? "journalctl -u docker.service -o cat --no-pager" : "cat /var/log/docker.log";
-  return Number((await onHost(host, `${log} | grep -c 'Daemon has completed initialization' || true`)).trim());
-}
+export const daemonStarts = (host: TestHost): Promise<number> => sandbox.daemonStarts(host.address, host.kind);
 
 /** dockerd starts per host, for counting restarts with `restarts`. */
 export async function allStarts(hosts: TestHost[]): Promise<Record<string, number>> {

@@ -1,31 +1,12 @@
 /** The program as the e2e suites run it: a work dir of its own that links to this checkout. */
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
+export { programDir } from "../../scripts/lib/workdir";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-
-/** What the program needs at run time; Pulumi.yaml is copied (stack settings are written beside it). */
-const PROGRAM_FILES = [
-  "index.ts",
-  "config.ts",
-  "environment.ts",
-  "components",
-  "host",
-  "render",
-  "tsconfig.json",
-  "package.json",
-  "node_modules",
-];
-
-/** Makes `work` a directory from which Pulumi runs this program. */
-export function programDir(work: string): string {
-  fs.mkdirSync(work, { recursive: true });
-  fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(work, "Pulumi.yaml"));
-  for (const f of PROGRAM_FILES) fs.symlinkSync(path.join(ROOT, f), path.join(work, f));
-  return work;
-}
 
 /**
  * A suite's teardown: destroys `stack` (when it was made) and removes it, then takes the sandbox
@@ -42,4 +23,21 @@ export async function tearDown(stack: Stack | undefined, tmp: string): Promise<v
     await sandbox.down();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** A project script run as `npm run <script>` would run it (ts-node from ROOT; the toolchain is already on PATH). */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 10 * 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "ts-node",
+      [path.join("scripts", `${script}.ts`), ...args],
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
 }
