@@ -227,5 +227,5 @@ test("every key output is secret; versions and fingerprints are not", async () =
 });
 
 test("the stack outputs are the CA, the clients and the hosts; the checker's name is none of them", () => {
-  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caRotation", "clientCertificates", "dockerHosts"]);
+  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caRotation", "clientCertificates", "dockerHosts", "security"]);
 });
