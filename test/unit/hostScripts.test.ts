@@ -22,6 +22,7 @@ import {
 } from "../../render/scripts";
 import { scriptTarget } from "../support/targets";
 import { selfSigned } from "../support/openssl";
+import { pathWithout } from "../support/bin";
 
 const target = scriptTarget;
 
@@ -631,22 +632,8 @@ describe("the docker group, enforced (security.enforceDockerGroup): apply remove
     fs.mkdirSync(state, { recursive: true });
     return { root, state, read: (f) => fs.readFileSync(path.join(root, f), "utf8") };
   }
-  /**
-   * PATH without gpasswd (links to every other program), so that the library edits the files
-   * itself; with `gpasswd`, a fake one that logs.
-   */
-  function pathWithoutGpasswd(): string {
-    const farm = tmpDir();
-    for (const bin of ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
-      if (!fs.existsSync(bin) || fs.lstatSync(bin).isSymbolicLink()) continue;
-      for (const f of fs.readdirSync(bin)) {
-        if (f === "gpasswd" || fs.existsSync(path.join(farm, f))) continue;
-        fs.symlinkSync(path.join(bin, f), path.join(farm, f));
-      }
-    }
-    return farm;
-  }
-  const farm = pathWithoutGpasswd();
+  // Without gpasswd the library edits the files itself; a test with it uses a fake one that logs.
+  const farm = pathWithout(tmpDir(), ["gpasswd"]);
   const lib = (allowed: string[] | undefined, state: string, root: string) =>
     renderLibrary(target("systemd", { stateDir: state, rootDir: root, ...(allowed ? { dockerGroup: allowed } : {}) }));
   const runLib = (

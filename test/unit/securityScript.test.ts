@@ -12,6 +12,7 @@ import { parseSecurity } from "../../components/audit/facts";
 import { parseInspect } from "../../components/audit/inspect";
 import { TLS_PATHS } from "../../render/daemon";
 import { renderAuditScript, renderSecurityScript } from "../../render/scripts";
+import { pathWithout } from "../support/bin";
 
 const tmpDirs: string[] = [];
 const tmpDir = () => {
@@ -79,14 +80,7 @@ function toolPath(tools: Record<string, string>, without: string[] = []): string
   const dir = tmpDir();
   for (const [name, body] of Object.entries(tools)) fs.writeFileSync(path.join(dir, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   if (without.length === 0) return `${dir}:${process.env.PATH}`;
-  const farm = tmpDir();
-  for (const bin of ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]) {
-    if (!fs.existsSync(bin) || fs.lstatSync(bin).isSymbolicLink()) continue;
-    for (const f of fs.readdirSync(bin)) {
-      if (without.includes(f) || fs.existsSync(path.join(farm, f))) continue;
-      fs.symlinkSync(path.join(bin, f), path.join(farm, f));
-    }
-  }
+  const farm = pathWithout(tmpDir(), without);
   return `${dir}:${farm}`;
 }
 
