@@ -153,6 +153,18 @@ const port = z
   .int({ error: (i) => `${quoted(i.input)} is not a port number` })
   .min(1, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` })
   .max(65535, { error: (i) => `${quoted(i.input)} is out of range (1-65535)` });
+/** A Linux user name (useradd's rules): the SSH user, and the members of `security.dockerGroup`. */
+const userName = z
+  .string()
+  .max(LINUX_USER_NAME_MAX, {
+    error: (i) => `${quoted(i.input)} is longer than ${LINUX_USER_NAME_MAX} characters, the limit of Linux user names`,
+  })
+  .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` });
+/**
+ * dockerd's `userns-remap`: `default` (dockerd makes and uses the user dockremap), or `USER[:GROUP]`,
+ * each a name or a numeric id, whose subordinate id ranges are in /etc/subuid and /etc/subgid.
+ */
+const USERNS_REMAP = /^(default|([a-z_][a-z0-9_-]*[$]?|[0-9]+)(:([a-z_][a-z0-9_-]*[$]?|[0-9]+))?)$/;
 const hours = z
   .number()
   .int()
@@ -182,6 +194,21 @@ const typedDaemonFields = {
   insecureRegistries: z.array(z.string().min(1)),
   /** Keep containers running while dockerd restarts (`live-restore`). */
   liveRestore: z.boolean(),
+  /** Traffic between containers on the default bridge (`icc`; CIS 2.2 wants false). Unset: not written, dockerd's own (true). */
+  icc: z.boolean().optional(),
+  /** Containers cannot gain privileges (`no-new-privileges`; CIS 2.14 wants true). Unset: not written (false). */
+  noNewPrivileges: z.boolean().optional(),
+  /** dockerd's userland proxy for published ports (`userland-proxy`; CIS 2.16 wants false). Unset: not written (true). */
+  userlandProxy: z.boolean().optional(),
+  /**
+   * User-namespace remapping (`userns-remap`; CIS 2.9): `default` or `USER[:GROUP]`. Unset: not written
+   * (no remapping). A host without the subordinate ids it needs fails to start dockerd, and the apply
+   * step rolls back with the daemon's message.
+   */
+  usernsRemap: z
+    .string()
+    .regex(USERNS_REMAP, { error: (i) => `${quoted(i.input)} is not "default" or USER[:GROUP] (names or numeric ids)` })
+    .optional(),
 };
 
 type TypedDaemonKey = keyof typeof TYPED_DAEMON_KEYS;
@@ -242,6 +269,36 @@ export const DAEMON_DEFAULTS: DaemonSettings = daemonSchema.parse({
   extra: {},
 });
 
+/**
+ * Who may drive dockerd through its unix socket: the `docker` group is root in all but name (CIS
+ * 1.1.2). `dockerGroup` lists the members allowed; the audit reports any other member as a fail, and
+ * with `enforceDockerGroup` the apply step removes them (render/sh/lib.sh). Unset: members are
+ * reported as a warning, to be reviewed. Each host may override either under `hosts[i].security`.
+ */
+const securityFields = {
+  /** The members the `docker` group may have. */
+  dockerGroup: z.array(userName).superRefine((names, ctx) =>
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: [i], message: `${quoted(n)} is listed twice` });
+    }),
+  ),
+  /** Remove other members from the group on every apply (their list kept for destroy). Needs dockerGroup. */
+  enforceDockerGroup: z.boolean(),
+};
+const securityOverrideSchema = z.object(securityFields).partial().strict();
+type SecurityOverrides = z.infer<typeof securityOverrideSchema>;
+
+/** A host's security settings, the stack's and its own merged. */
+export interface SecuritySettings {
+  /** The members allowed in the `docker` group; undefined when not set (members are only reviewed). */
+  dockerGroup?: string[];
+  /** The apply step removes members not in dockerGroup. */
+  enforceDockerGroup: boolean;
+}
+
+/** The security settings of a stack that sets none. */
+export const SECURITY_DEFAULTS: SecuritySettings = { enforceDockerGroup: false };
+
 const hostSchema = z
   .object({
     /** Short name: resource names, the CN of its server certificate. */
@@ -253,13 +310,7 @@ const hostSchema = z
     /** Extra IP SANs of the server certificate. */
     ipAddresses: z.array(ipAddress).default([]),
     /** SSH user. */
-    user: z
-      .string()
-      .max(LINUX_USER_NAME_MAX, {
-        error: (i) => `${quoted(i.input)} is longer than ${LINUX_USER_NAME_MAX} characters, the limit of Linux user names`,
-      })
-      .regex(/^[a-z_][a-z0-9_-]*[$]?$/, { error: (i) => `${quoted(i.input)} is not a user name` })
-      .default("root"),
+    user: userName.default("root"),
     /** SSH port. */
     port: port.default(22),
     /** Run the remote commands through `sudo -n`. Default: true unless the user is root. */
@@ -298,6 +349,8 @@ const hostSchema = z
     takeOver: z.boolean().default(false),
     /** Per-host overrides of `daemon`. */
     daemon: daemonOverrideSchema.default({}),
+    /** Per-host overrides of `security`. */
+    security: securityOverrideSchema.default({}),
   })
   .strict()
   .superRefine((h, ctx) => {
@@ -424,6 +477,7 @@ const rawSchema = z
     clients: z.array(clientSchema).default([]),
     pki: pkiSchema.default(() => ({ ...PKI_DEFAULTS })),
     daemon: daemonOverrideSchema.default({}),
+    security: securityOverrideSchema.default({}),
     sshPrivateKey: z.string().optional(),
     sshPrivateKeyPath: z.string().optional(),
     sshKnownHostsPath: z.string().optional(),
@@ -518,6 +572,16 @@ const rawSchema = z
           message: `only applies to init: custom (this host has init: ${h.init})`,
         });
       }
+      // Enforcement without a list would empty the group: say where each half comes from.
+      const security = mergeSecurity(c.security, h.security);
+      if (security.enforceDockerGroup && security.dockerGroup === undefined) {
+        const own = h.security.enforceDockerGroup !== undefined;
+        ctx.addIssue({
+          code: "custom",
+          path: own ? ["hosts", i, "security", "enforceDockerGroup"] : ["security", "enforceDockerGroup"],
+          message: `needs security.dockerGroup (the members allowed), which ${own ? "this host" : `hosts[${i}] (${h.name})`} does not set; an empty list allows nobody`,
+        });
+      }
     });
     // A daemon.json key comes from one place: a typed setting set anywhere for a host (the
     // stack's daemon or its own) and the same key in an extra that applies to it would leave one
@@ -552,6 +616,12 @@ const rawSchema = z
     });
   });
 
+/** The stack's security settings, then the host's own over them. */
+function mergeSecurity(stack: SecurityOverrides, host: SecurityOverrides): SecuritySettings {
+  const merged = { ...SECURITY_DEFAULTS, ...stack, ...host };
+  return merged.dockerGroup === undefined ? { enforceDockerGroup: merged.enforceDockerGroup } : merged;
+}
+
 /** A host with every default applied and its daemon settings merged. */
 export interface HostConfig {
   name: string;
@@ -568,6 +638,8 @@ export interface HostConfig {
   /** May take the host from another project or stack. */
   takeOver: boolean;
   daemon: DaemonSettings;
+  /** Who may be in the docker group, and whether the apply step enforces it. */
+  security: SecuritySettings;
 }
 
 export interface PkiConfig {
@@ -745,6 +817,7 @@ export function parseConfig(raw: Record<string, unknown>, readFile: (p: string) 
       restartCommand: h.restartCommand,
       takeOver: h.takeOver,
       daemon: { ...DAEMON_DEFAULTS, ...c.daemon, ...h.daemon, extra: { ...c.daemon.extra, ...h.daemon.extra } },
+      security: mergeSecurity(c.security, h.security),
     };
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -817,7 +890,7 @@ function hashedMatch(entry: string, host: string): boolean {
 export function loadStackConfig(): Config {
   const cfg = new pulumi.Config("docker-tls");
   const raw: Record<string, unknown> = {};
-  for (const key of ["hosts", "clients", "pki", "daemon"]) {
+  for (const key of ["hosts", "clients", "pki", "daemon", "security"]) {
     const v = cfg.getObject<unknown>(key);
     if (v !== undefined) raw[key] = v;
   }

@@ -4,7 +4,8 @@
  * The seed deck's 8-step recipe, as resources: a CA (1), per host a key, CSR and certificate
  * signed by the CA (2-4), per client a key and certificate (5-6), the daemon started with TLS
  * (7, over SSH), and a client that proves it works (8). Configuration: see Pulumi.yaml.
- * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`).
+ * Per host, an audit that a refresh renews from the host itself (drift detection, `npm run drift`),
+ * and its security checks (`security`, `npm run audit`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AUDIT_TIMEOUT_SECONDS, CHECK_CLIENT, RESTART_SETTLE_SECONDS, RESTART_WAIT_SECONDS, loadStackConfig } from "./config";
@@ -165,6 +166,13 @@ export const clientCertificates = Object.fromEntries(
     { certPem: c.certPem, keyPem: c.privateKeyPem, notAfter: c.notAfter, issuerNotAfter: c.issuerNotAfter },
   ]),
 );
+
+/**
+ * Per host: the security audit of its last observation (components/security/checks.ts): counts of
+ * pass, warn, fail and unknown, the failing checks, and every check. `npm run audit -- --json`
+ * prints the same structure from a refresh.
+ */
+export const security = Object.fromEntries(hosts.map((h) => [h.name, h.audit.security]));
 
 /** Per host: DOCKER_HOST, the server certificate's fingerprint and expiry, and the daemon's version. */
 export const dockerHosts = Object.fromEntries(

@@ -12,6 +12,7 @@ import {
   compareAudit,
 } from "./audit/compare";
 import { provider } from "./audit/provider";
+import { HostSecurity, failingWarnings, hostSecurity } from "./security/checks";
 
 export interface HostAuditArgs {
   /** The host's plan (host/plan.ts), as DockerHost got it. */
@@ -60,6 +61,8 @@ export function plannedState(plan: HostPlan, files: FileDigest[], serverCertSha2
     serverCertSha256,
     requireClientCert: true,
     owner: plan.target.owner,
+    // Enforced only: then a member beyond the allowed ones is drift, which the apply step heals.
+    ...(plan.target.dockerGroup !== undefined ? { dockerGroup: plan.target.dockerGroup } : {}),
   };
 }
 
@@ -136,7 +139,10 @@ class HostAuditState extends pulumi.dynamic.Resource {
  *   and whether it refuses a client without a certificate.
  *
  * The wanted state is the resource's inputs, flat: each file under its path, and each setting
- * (`running`, `tlsverify`, `serverCertSha256`, …). A refresh stores the observation, and the
+ * (`running`, `tlsverify`, `serverCertSha256`, …; `dockerGroup` with security.enforceDockerGroup).
+ * The same look at the host gathers the security audit's facts (render/sh/security.sh, and the TLS
+ * the port serves): observed only, never drift; `security` judges them, and every failing check is
+ * a warning of this component. A refresh stores the observation, and the
  * observation in that same shape as the inputs; so `pulumi preview --refresh` shows drift as a
  * diff naming the host (`audit-NAME-state`) and the file or setting
  * (`[diff: ~/etc/docker/server-key.pem]`; with --diff, `mode: "644" => "400"`), and fails with
@@ -155,6 +161,8 @@ export class HostAudit extends pulumi.ComponentResource {
   readonly observed: pulumi.Output<Observed>;
   /** What differs from the desired state, per file attribute or setting; empty when the host matches. */
   readonly drift: pulumi.Output<DriftItem[]>;
+  /** The security checks of the last observation (components/security/checks.ts): the `security.<host>` output. */
+  readonly security: pulumi.Output<HostSecurity>;
 
   constructor(name: string, args: HostAuditArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockertls:host:HostAudit", name, {}, opts);
@@ -178,6 +186,7 @@ export class HostAudit extends pulumi.ComponentResource {
           upload: { command: args.uploadCommand, payload: pulumi.secret(args.uploadPayload) },
         },
         timeoutSeconds: args.timeoutSeconds,
+        securityPlan: plan.security,
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );
@@ -188,6 +197,11 @@ export class HostAudit extends pulumi.ComponentResource {
       const warning = clockWarning(plan.name, o);
       if (warning) pulumi.log.warn(warning, this);
     });
-    this.registerOutputs({ observed: this.observed });
+    // The security audit: judged from the same observation; a warning per failing check.
+    this.security = state.observed.apply((o) => hostSecurity(plan.security, o));
+    this.security.apply((s) => {
+      for (const w of failingWarnings(plan.name, s)) pulumi.log.warn(w, this);
+    });
+    this.registerOutputs({ observed: this.observed, security: this.security });
   }
 }

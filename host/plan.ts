@@ -8,7 +8,7 @@
  * planned files into HostFiles once those are known, and fileDigests into what the audit expects.
  */
 import * as path from "path";
-import { HostConfig, InitKind } from "../config";
+import { HostConfig, InitKind, SecuritySettings } from "../config";
 import {
   DAEMON_JSON_PATH,
   DEFAULT_DOCKER_PATH,
@@ -78,6 +78,47 @@ export interface HostPlan {
   dockerHost: string;
   /** How DockerHost's scripts restart and watch dockerd. */
   target: ScriptTarget;
+  /** What the security audit holds the host to (components/security/checks.ts). */
+  security: SecurityPlan;
+}
+
+/**
+ * What the security checks need to know of a host's plan: its listeners and TLS files, who may be
+ * in the docker group, and the daemon's security settings as configured (undefined: not set).
+ * Stored with the host's audit (HostAuditInputs.securityPlan), so that `npm run audit` judges a
+ * refreshed host by what its last `up` wanted.
+ */
+export interface SecurityPlan {
+  init: InitKind;
+  /** dockerd's TLS port. */
+  port: number;
+  /** The listeners dockerd must have, and no others. */
+  listeners: string[];
+  tlsPaths: { clientCaBundle: string; serverCert: string; serverKey: string };
+  /** The members allowed in the docker group, when configured. */
+  dockerGroup?: string[];
+  enforceDockerGroup: boolean;
+  /** The typed security settings of daemon.json, when set. */
+  daemon: { icc?: boolean; noNewPrivileges?: boolean; userlandProxy?: boolean; usernsRemap?: string };
+}
+
+/** The SecurityPlan of a host, without undefined members (it is stored as JSON). */
+export function securityPlan(host: HostConfig): SecurityPlan {
+  const s: SecuritySettings = host.security;
+  const daemon = Object.fromEntries(
+    (["icc", "noNewPrivileges", "userlandProxy", "usernsRemap"] as const)
+      .filter((k) => host.daemon[k] !== undefined)
+      .map((k) => [k, host.daemon[k]]),
+  );
+  return {
+    init: host.init,
+    port: host.daemon.port,
+    listeners: listenHosts(host.daemon).slice().sort(),
+    tlsPaths: { ...TLS_PATHS },
+    ...(s.dockerGroup !== undefined ? { dockerGroup: s.dockerGroup.slice().sort() } : {}),
+    enforceDockerGroup: s.enforceDockerGroup,
+    daemon,
+  };
 }
 
 /** The managed files on a host of this init kind: the TLS material, daemon.json and the init system's file. */
@@ -141,7 +182,12 @@ export function planHost(host: HostConfig, ctx: PlanContext): HostPlan {
       settleSeconds: ctx.settleSeconds,
       tlsConnect: localTlsAddress(host.daemon.bindAddress, host.daemon.port),
       serverCert: TLS_PATHS.serverCert,
+      // Part of the apply step's command: a change of the allowed list runs the apply again.
+      ...(host.security.enforceDockerGroup && host.security.dockerGroup !== undefined
+        ? { dockerGroup: host.security.dockerGroup.slice().sort() }
+        : {}),
     },
+    security: securityPlan(host),
   };
 }
 

@@ -26,7 +26,8 @@ export function tcpUrl(address: string, port: number): string {
 /**
  * The daemon.json key each typed daemon setting writes (settingKeys); the others (bindAddress, port,
  * keepUnixSocket) make up `hosts`. config.ts holds `daemon.extra`'s use of these keys to the
- * setting's rules.
+ * setting's rules, and refuses a key here beside its typed setting. The last four are the security
+ * settings (CIS Docker Benchmark 2.2, 2.14, 2.16, 2.9): written only when set.
  */
 export const TYPED_DAEMON_KEYS = {
   "log-level": "logLevel",
@@ -35,6 +36,10 @@ export const TYPED_DAEMON_KEYS = {
   "registry-mirrors": "registryMirrors",
   "insecure-registries": "insecureRegistries",
   "live-restore": "liveRestore",
+  icc: "icc",
+  "no-new-privileges": "noNewPrivileges",
+  "userland-proxy": "userlandProxy",
+  "userns-remap": "usernsRemap",
 } as const satisfies Record<string, keyof DaemonSettings>;
 
 /** The listeners dockerd must have: TLS on TCP, and the unix socket unless it was turned off. */
@@ -45,13 +50,14 @@ export function listenHosts(d: DaemonSettings): string[] {
 
 /**
  * daemon.json keys for the settings other than listeners and TLS: each typed setting under its key
- * (config.ts TYPED_DAEMON_KEYS), an empty list left out, then `extra` as given.
+ * (config.ts TYPED_DAEMON_KEYS), an empty list or an unset optional setting left out, then `extra`
+ * as given.
  */
 function settingKeys(d: DaemonSettings): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, setting] of Object.entries(TYPED_DAEMON_KEYS)) {
     const value = d[setting];
-    if (!Array.isArray(value) || value.length > 0) out[key] = value;
+    if (value !== undefined && (!Array.isArray(value) || value.length > 0)) out[key] = value;
   }
   return { ...out, ...d.extra };
 }
@@ -69,8 +75,9 @@ function tlsKeys(): Record<string, unknown> {
 /**
  * daemon.json keys that a running dockerd applies on SIGHUP (moby's daemon/reload.go), both in the
  * 20.10 series Debian ships and in current releases. A change to these alone is reloaded, not
- * restarted (render/sh/apply.sh); every other key (listeners, TLS, log-level, dns, …) needs a
- * restart, and dockerd ignores it on a reload.
+ * restarted (render/sh/apply.sh); every other key (listeners, TLS, log-level, dns, and the security
+ * settings icc, no-new-privileges, userland-proxy, userns-remap, …) needs a restart, and dockerd
+ * ignores it on a reload.
  */
 export const RELOADABLE_DAEMON_KEYS = [
   "debug",

@@ -76,6 +76,16 @@ export interface ScriptTarget {
    * it reads the unit's ExecStart. Tests point it at a temporary file.
    */
   dropInPath?: string;
+  /**
+   * With `security.enforceDockerGroup`: the members the `docker` group may keep (sorted). The apply
+   * step removes the others (render/sh/lib.sh enforce_docker_group); undefined: the group is left alone.
+   */
+  dockerGroup?: string[];
+  /**
+   * A folder standing for `/` where the group files are (`ROOT_DIR/etc/group`), for tests; unset on
+   * hosts. With it, gpasswd is run with `--root`.
+   */
+  rootDir?: string;
 }
 
 /** Quotes a string for POSIX sh. */
@@ -159,6 +169,8 @@ const STEPS = {
 } as const;
 /** The drift audit's look at a host: not a step, so without lib.sh (render/sh/inspect.sh). */
 const INSPECT = readSh("inspect");
+/** The security audit's look at a host, run with INSPECT (render/sh/security.sh). */
+const SECURITY = readSh("security");
 
 /**
  * The variables lib.sh and the step scripts read (lib.sh lists them). Every step gets the first
@@ -179,6 +191,9 @@ interface Prelude {
   SETTLE?: number;
   RESTART_COMMAND?: string;
   DROP_IN?: string;
+  DOCKER_GROUP_ENFORCE?: "yes" | "no";
+  DOCKER_GROUP_ALLOWED?: string;
+  ROOT_DIR?: string;
 }
 
 /** One `NAME='value'` line per set variable, each through shellQuote: no value can become code. */
@@ -198,7 +213,10 @@ function hostVars(t: HostTarget): Prelude {
   return { HOST: t.host, STATE: state, ETC_DOCKER: path.posix.dirname(state), OWNER: t.owner, TAKE_OVER: t.takeOver ? "yes" : "no" };
 }
 
-/** Everything a step that restarts dockerd needs. RESTART_COMMAND is empty unless init is custom. */
+/**
+ * Everything a step that restarts dockerd needs. RESTART_COMMAND is empty unless init is custom.
+ * The docker group's allowed members (apply enforces them) and ROOT_DIR (tests only) come last.
+ */
 function targetVars(t: ScriptTarget): Prelude {
   return {
     ...hostVars(t),
@@ -209,6 +227,9 @@ function targetVars(t: ScriptTarget): Prelude {
     WAIT: t.waitSeconds,
     SETTLE: t.settleSeconds,
     RESTART_COMMAND: t.restartCommand ?? "",
+    DOCKER_GROUP_ENFORCE: t.dockerGroup !== undefined ? "yes" : "no",
+    DOCKER_GROUP_ALLOWED: (t.dockerGroup ?? []).join(" "),
+    ROOT_DIR: t.rootDir,
   };
 }
 
@@ -354,4 +375,39 @@ export function renderInspectScript(t: InspectTarget): string {
   const files = Object.keys(t.files).sort().map(shellQuote).join(" ");
   const vars = `INIT=${shellQuote(t.init)}\nPORT=${shellQuote(String(Number(t.port)))}\nSTATE=${shellQuote(t.stateDir ?? STATE_DIR)}\n`;
   return `${vars}set --${files ? ` ${files}` : ""}\n${INSPECT}`;
+}
+
+/** What the security audit needs to know to look at a host. */
+export interface SecurityTarget {
+  /** The daemon's TLS files: their owner and mode are checked. */
+  tlsPaths: { clientCaBundle: string; serverCert: string; serverKey: string };
+  /** A folder standing for `/`, for tests; unset on hosts. */
+  rootDir?: string;
+}
+
+/**
+ * Reads the host's side of the security audit (render/sh/security.sh): the docker group, owner and
+ * mode of dockerd's socket and files, every TCP listener, AppArmor, SELinux, cgroups, `docker info`.
+ * Read-only. Its prelude quotes ROOT and the TLS paths.
+ *
+ * Captured by the audit's serialized provider like renderInspectScript (SECURITY is the file's text).
+ */
+export function renderSecurityScript(t: SecurityTarget): string {
+  const vars: [string, string][] = [
+    ["ROOT", t.rootDir ?? ""],
+    ["TLS_CA", t.tlsPaths.clientCaBundle],
+    ["TLS_CERT", t.tlsPaths.serverCert],
+    ["TLS_KEY", t.tlsPaths.serverKey],
+  ];
+  return vars.map(([k, v]) => `${k}=${shellQuote(v)}\n`).join("") + SECURITY;
+}
+
+/**
+ * One command for both looks at a host, so that the audit opens one SSH session: the inspect script,
+ * then the security script in a subshell of its own (its variables and options stay there), whose
+ * failure is said (`security.error`) and does not fail the inspection. components/audit/inspect.ts
+ * parses the drift facts (parseInspect) and the security facts (parseSecurity) from the one output.
+ */
+export function renderAuditScript(inspect: InspectTarget, security: SecurityTarget): string {
+  return `${renderInspectScript(inspect)}(\n${renderSecurityScript(security)}) || echo "security.error exit $?"\n`;
 }

@@ -25,26 +25,27 @@
  * are set, which win.
  */
 import * as net from "net";
-import * as path from "path";
-import { EngineEvent, LocalWorkspace } from "@pulumi/pulumi/automation";
-import {
-  DriftItem,
-  HOST_AUDIT_STATE_TYPE,
-  HostAuditInputs,
-  Observed,
-  compareAudit,
-  containsUnknown,
-  desiredOf,
-} from "../components/audit/compare";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { DriftItem, HostAuditInputs, Observed, compareAudit, containsUnknown, desiredOf } from "../components/audit/compare";
 import { ExpiryState, expiryOf, rotateCommand } from "../components/expiry";
 import { fingerprintSha256 } from "../components/fingerprint";
 import { PkiConfig, pkiSettings } from "../config";
-import { parseArgs } from "../sandbox/exec";
-import { ROOT, targetVars } from "./lib/stack";
-import { clearDockerEnv } from "../environment";
+import {
+  AUDIT_TYPE,
+  AuditEvent,
+  PreviewOptions,
+  StackArgs,
+  auditsFromEvents,
+  previewError,
+  previewOptions,
+  refreshedAudits,
+  runScript,
+  stackArgs,
+} from "./lib/preview";
 
-/** The type token of HostAudit's state resource (an alias of HOST_AUDIT_STATE_TYPE, for the tests). */
-export const AUDIT_TYPE = HOST_AUDIT_STATE_TYPE;
+// What the audits' events are made of lives in ./lib/preview.ts, shared with npm run audit; the tests know it from here too.
+export { AUDIT_TYPE, auditsFromEvents, previewError };
+export type { AuditEvent };
 
 /** clean: matches; drift: differs; unreachable: could not be inspected; pending: in the config, not deployed yet. */
 export type HostStatus = "clean" | "drift" | "unreachable" | "pending";
@@ -91,48 +92,7 @@ export interface DriftReport {
   otherChanges: number;
 }
 
-/** What a preview's events say about one host's audit. */
-export interface AuditEvent {
-  host: string;
-  /** The step planned for the audit: same, replace (drift), create (not deployed), … */
-  op: string;
-  /** The audit's outputs after the refresh (for a resource in the state). */
-  outputs?: Record<string, unknown>;
-  /** The audit's inputs in the program (for a resource not in the state yet). */
-  inputs?: Record<string, unknown>;
-}
-
 type Metadata = NonNullable<EngineEvent["resourcePreEvent"]>["metadata"];
-
-/**
- * A planned change of an endpoint check's docker provider whose inputs are not known yet: its
- * configuration waits for its host's audit (see EndpointCheck), so a preview that heals a host
- * (or deploys one) plans it too. It follows from that change and is not another one.
- */
-function waitsForAudit(m: Metadata): boolean {
-  return m.type === "pulumi:providers:docker" && m.urn.includes("dockertls:host:EndpointCheck$") && containsUnknown(m.new?.inputs);
-}
-
-/** The audits in a preview's engine events, one per host, and how many other resources would change. */
-export function auditsFromEvents(events: EngineEvent[]): { audits: AuditEvent[]; otherChanges: number } {
-  const byUrn = new Map<string, AuditEvent>();
-  let otherChanges = 0;
-  for (const e of events) {
-    const m: Metadata | undefined = e.resourcePreEvent?.metadata;
-    if (!m) continue;
-    if (m.type !== AUDIT_TYPE) {
-      if (!["same", "refresh", "read"].includes(m.op) && !waitsForAudit(m)) otherChanges++;
-      continue;
-    }
-    // The refresh step's own event, and the old half of a replacement, add nothing.
-    if (["refresh", "delete-replaced", "discard", "delete"].includes(m.op)) continue;
-    const outputs = m.old ? (m.old.outputs as Record<string, unknown>) : undefined;
-    const inputs = m.new?.inputs as Record<string, unknown> | undefined;
-    const host = String(outputs?.host ?? inputs?.host ?? m.urn.split("::").pop());
-    byUrn.set(m.urn, { host, op: m.op, outputs, inputs });
-  }
-  return { audits: [...byUrn.values()], otherChanges };
-}
 
 /** A certificate resource of the stack, as the preview's events show it. */
 export interface StackCertificate {
@@ -286,20 +246,6 @@ export function renderText(r: DriftReport): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** The gist of a failed preview: the Automation API's message holds the whole CLI output; keep its diagnostics. */
-export function previewError(message: string): string {
-  const lines = message
-    .replace(/\x1b\[[0-9;]*m/g, "")
-    .split("\n")
-    .map((l) => l.trim());
-  const start = lines.findIndex((l) => l === "Diagnostics:");
-  const diagnostics = lines
-    .slice(start + 1)
-    .filter((l) => l !== "" && !/^at /.test(l) && !/^Resources:|^\d+ (unchanged|errored)|^pulumi:pulumi:Stack \(/.test(l));
-  const picked = start >= 0 ? diagnostics.slice(0, 4) : lines.filter((l) => /error/i.test(l)).slice(0, 4);
-  return [...new Set(picked.map((l) => l.replace(/^error:\s*/, "")))].join(" / ") || message.slice(0, 500);
-}
-
 /** Resolves with why HOST:PORT does not accept a TCP connection, or undefined if it does. */
 export function tcpUnreachable(host: string, port: number, timeoutMs = 10_000): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -329,27 +275,8 @@ export function pkiOfConfigValue(value: string | undefined): PkiConfig {
 }
 
 /** Runs the preview and builds the report. Throws only for a stack that cannot be selected. */
-export async function checkDrift(opts: {
-  stack: string;
-  dir: string;
-  envVars?: Record<string, string>;
-  onOutput?: (s: string) => void;
-}): Promise<DriftReport> {
-  const stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.dir }, { envVars: opts.envVars });
-  // One key, not getAllConfig: that would decrypt every secret (the SSH key) into this process.
-  // A key that is not set is an error of `pulumi config get`: the defaults then.
-  const pkiValue = await stack.getConfig("docker-tls:pki").then(
-    (v) => v.value,
-    () => undefined,
-  );
-  const events: EngineEvent[] = [];
-  let error: string | undefined;
-  try {
-    await stack.preview({ refresh: true, onEvent: (e) => events.push(e), onOutput: opts.onOutput, color: "never" });
-  } catch (e) {
-    error = previewError(String((e as Error).message ?? e));
-  }
-  const { audits, otherChanges } = auditsFromEvents(events);
+export async function checkDrift(opts: PreviewOptions): Promise<DriftReport> {
+  const { audits, otherChanges, error, events, pkiValue } = await refreshedAudits(opts);
   const ctx: ReportContext = { now: new Date(), pki: pkiOfConfigValue(pkiValue), certificates: certificatesFromEvents(events) };
   const hosts = await Promise.all(
     audits.map(async (a) => {
@@ -367,40 +294,16 @@ export async function checkDrift(opts: {
   return buildReport(opts.stack, hosts, otherChanges, error);
 }
 
-export interface DriftArgs {
-  stack: string;
-  dir: string;
-  json: boolean;
-  verbose: boolean;
-  sandbox: boolean;
-}
+export type DriftArgs = StackArgs;
 
 /** The command line above. */
-export function driftArgs(argv: string[]): DriftArgs {
-  const args = parseArgs(argv, { flags: ["json", "verbose", "sandbox"], options: ["stack", "dir"] });
-  if (!args.stack) throw new Error("--stack NAME is required");
-  return {
-    stack: args.stack,
-    dir: args.dir !== undefined ? path.resolve(args.dir) : ROOT,
-    json: args.json === true,
-    verbose: args.verbose === true,
-    sandbox: args.sandbox === true,
-  };
-}
+export const driftArgs = stackArgs;
 
 async function main(): Promise<number> {
-  // Pulumi must not see the docker CLI's variables (environment.ts); every child inherits this.
-  clearDockerEnv();
   const args = driftArgs(process.argv.slice(2));
-  const envVars = targetVars(args);
   let report: DriftReport;
   try {
-    report = await checkDrift({
-      stack: args.stack,
-      dir: args.dir,
-      envVars,
-      onOutput: args.verbose ? (s) => process.stderr.write(s) : undefined,
-    });
+    report = await checkDrift(previewOptions(args));
   } catch (e) {
     // The stack could not be selected (no such stack, no backend login, …): still one report.
     report = buildReport(args.stack, [], 0, previewError(String((e as Error).message ?? e)));
@@ -409,12 +312,4 @@ async function main(): Promise<number> {
   return report.exitCode;
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => process.exit(code),
-    (e) => {
-      process.stderr.write(`drift: ${(e as Error).message}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runScript("drift", main);

@@ -13,6 +13,8 @@
  * so these functions use nothing but each other, the constants below and JavaScript's globals.
  */
 import type { InitKind } from "../../config";
+import type { SecurityPlan } from "../../host/plan";
+import type { SecurityFacts } from "./facts";
 
 /** The module and type name HostAudit's state resource is registered with (pulumi.dynamic.Resource's last two arguments). */
 export const HOST_AUDIT_STATE_MODULE = "dockertls";
@@ -61,6 +63,12 @@ export interface AuditState extends AuditTls {
    * the folder or its owner record is missing (then destroy could not restore the host).
    */
   owner: string;
+  /**
+   * The docker group's members in the host's /etc/group, sorted. Wanted only with
+   * `security.enforceDockerGroup` (then: the members allowed, and a member beyond them is drift that
+   * the apply step heals); otherwise observed and never compared.
+   */
+  dockerGroup?: string[];
 }
 
 /** An observation: when `reachable` is false only `error`, `port` and the TLS probe's fields are set. */
@@ -81,6 +89,8 @@ export interface Observed extends Partial<AuditState> {
    * reported (`npm run drift`), never drift, since time alone changes nothing on the host.
    */
   serverCertNotAfter?: string;
+  /** The security audit's facts (components/security/checks.ts judges them): observed, never drift. */
+  security?: SecurityFacts;
 }
 
 /** One difference: `key` as in the resource's inputs (`["/etc/docker/server-key.pem"].mode`, `running`), `text` for people. */
@@ -127,6 +137,11 @@ export interface HostAuditInputs extends AuditSettings {
   heal: { command: string; manifest: string; upload: { command: string; payload: string } };
   /** Seconds allowed for the SSH connection and for the TLS port to answer. */
   timeoutSeconds: number;
+  /**
+   * What the security checks hold the host to (host/plan.ts SecurityPlan): stored so that
+   * `npm run audit` judges a refreshed host as the program does. Never compared with the host.
+   */
+  securityPlan?: SecurityPlan;
   /** The wanted state of each managed file, under its path. */
   [path: `/${string}`]: AuditFile;
 }
@@ -158,10 +173,11 @@ const SETTINGS: readonly (keyof AuditSettings)[] = [
   "listeners",
   "serverCertSha256",
   "requireClientCert",
+  "dockerGroup",
 ];
 
 /** The inputs that are not the wanted state. */
-const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "heal", "timeoutSeconds"];
+const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "heal", "timeoutSeconds", "securityPlan"];
 
 export { ABSENT, OTHER_INPUTS, SETTINGS, UNKNOWN };
 
@@ -220,6 +236,13 @@ export function comparable(expected: AuditState, observed: Observed | undefined)
     files[p] = { sha256: f.sha256, mode: f.mode, owner: f.owner };
   }
   const out: AuditState = { ...expected, reachable: true, files, running: observed.running as boolean, owner: observed.owner ?? "" };
+  // Enforced: a member beyond the allowed ones is drift (a member allowed but absent is not: the
+  // apply step only removes). Not observed (an older provider): taken as wanted.
+  if (expected.dockerGroup !== undefined && observed.dockerGroup !== undefined) {
+    const allowed = expected.dockerGroup;
+    const extra = observed.dockerGroup.some((u) => !allowed.includes(u));
+    out.dockerGroup = extra ? observed.dockerGroup.slice().sort() : allowed;
+  }
   if (!observed.running) return out;
   out.listening = observed.listening as boolean;
   for (const k of ["tlsverify", "tlscacert", "tlscert", "tlskey"] as const) (out as unknown as Props)[k] = observed[k];
@@ -258,6 +281,11 @@ export function compareAudit(expected: AuditState, observed: Observed | undefine
     if (g.owner !== w.owner) add(`${key}.owner`, w.owner, g.owner, `${p} owner ${g.owner} (want ${w.owner})`);
   }
   const port = expected.port;
+  if (expected.dockerGroup !== undefined && !sameJson(got.dockerGroup, expected.dockerGroup)) {
+    const others = (got.dockerGroup || []).filter((u) => !(expected.dockerGroup as string[]).includes(u));
+    const allowed = expected.dockerGroup.length ? expected.dockerGroup.join(",") : "nobody";
+    add("dockerGroup", expected.dockerGroup, got.dockerGroup, `docker group has ${others.join(",")} (allowed: ${allowed})`);
+  }
   if (got.owner !== expected.owner) {
     const text = got.owner
       ? `managed by ${got.owner} (want ${expected.owner})`

@@ -10,8 +10,9 @@
  */
 import type * as tlsModule from "tls";
 import type * as ssh2Module from "ssh2";
-import { remoteCommand, renderInspectScript } from "../../render/scripts";
+import { remoteCommand, renderAuditScript } from "../../render/scripts";
 import { ABSENT, AuditConnection, AuditFile, AuditState, AuditTls, HostAuditInputs, Observed, desiredOf } from "./compare";
+import { DaemonSecurityFacts, TlsFacts, TlsVersionResult, parseSecurity } from "./facts";
 
 /**
  * dockerd's effective listeners and TLS settings: its flags, then its daemon.json for what the
@@ -60,8 +61,51 @@ export function effectiveTls(argv: string[], configText: string | undefined): Au
   };
 }
 
+/**
+ * dockerd's effective security settings (components/audit/facts.ts DaemonSecurityFacts): each from
+ * its flag (`--icc=false`, `--userns-remap default`), else daemon.json (keys in any case, as dockerd
+ * reads them), else dockerd's default (icc and userland-proxy on, the others off).
+ */
+export function effectiveSecurity(argv: string[], configText: string | undefined): DaemonSecurityFacts {
+  const flags: Record<string, string> = {};
+  const valued = ["--userns-remap", "--seccomp-profile"];
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (eq > 0) flags[name] = a.slice(eq + 1);
+    else if (valued.includes(a)) flags[name] = argv[++i] ?? "";
+    else flags[name] = "true";
+  }
+  const file: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(configText || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) file[k.trim().toLowerCase()] = v;
+    }
+  } catch {
+    // a daemon.json that does not parse sets nothing (dockerd would not start on it)
+  }
+  const bool = (key: string, dflt: boolean): boolean => {
+    if (flags[key] !== undefined) return flags[key] === "true" || flags[key] === "1";
+    return typeof file[key] === "boolean" ? (file[key] as boolean) : dflt;
+  };
+  const text = (key: string): string =>
+    flags[key] !== undefined ? flags[key] : typeof file[key] === "string" ? (file[key] as string) : "";
+  return {
+    icc: bool("icc", true),
+    noNewPrivileges: bool("no-new-privileges", false),
+    userlandProxy: bool("userland-proxy", true),
+    usernsRemap: text("userns-remap"),
+    liveRestore: bool("live-restore", false),
+    seccompProfile: text("seccomp-profile"),
+  };
+}
+
 /** What the inspect script reports: the host's part of an observation. */
-export type Inspected = AuditTls & Pick<AuditState, "files" | "running" | "listening" | "owner"> & { clock?: number };
+export type Inspected = AuditTls &
+  Pick<AuditState, "files" | "running" | "listening" | "owner"> & { clock?: number; daemon?: DaemonSecurityFacts };
 
 /** Parses the inspect script's output into the host's part of `observed`. */
 export function parseInspect(stdout: string, paths: string[]): Inspected {
@@ -96,7 +140,14 @@ export function parseInspect(stdout: string, paths: string[]): Inspected {
     }
   }
   const none: AuditTls = { tlsverify: false, tlscacert: "", tlscert: "", tlskey: "", listeners: [] };
-  return { files, running, listening, owner, ...(clock !== undefined ? { clock } : {}), ...(running ? effectiveTls(argv, config) : none) };
+  return {
+    files,
+    running,
+    listening,
+    owner,
+    ...(clock !== undefined ? { clock } : {}),
+    ...(running ? { ...effectiveTls(argv, config), daemon: effectiveSecurity(argv, config) } : none),
+  };
 }
 
 /** What a TLS client without a certificate sees on a port. */
@@ -109,6 +160,8 @@ export interface TlsProbe {
   requireClientCert: boolean;
   /** What happened, for people. */
   endpoint: string;
+  /** The served certificate's key and expiry, and the version negotiated (the security audit's facts). */
+  served?: Omit<TlsFacts, "versions">;
 }
 
 /**
@@ -122,6 +175,7 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
   return new Promise((resolve) => {
     let fingerprint = "";
     let notAfter = "";
+    let served: Omit<TlsFacts, "versions"> | undefined;
     let answer = "";
     let settled = false;
     // Declared before the callbacks that read it: Pulumi's closure serializer refuses a `const`
@@ -134,15 +188,28 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ serverCertSha256: fingerprint, serverCertNotAfter: notAfter, requireClientCert, endpoint });
+      resolve({ serverCertSha256: fingerprint, serverCertNotAfter: notAfter, requireClientCert, endpoint, ...(served ? { served } : {}) });
     };
     const peer = () => {
       try {
         const c = socket.getPeerCertificate();
-        if (c && c.fingerprint256) fingerprint = c.fingerprint256;
-        // valid_to as OpenSSL prints it (`Jan  1 00:00:00 2027 GMT`), which Date reads; to the second, as the stack's notAfter.
-        const end = c && c.valid_to ? Date.parse(c.valid_to) : NaN;
-        if (!Number.isNaN(end)) notAfter = new Date(end).toISOString().replace(/\.\d{3}Z$/, "Z");
+        if (c && c.fingerprint256) {
+          fingerprint = c.fingerprint256;
+          const key = c as unknown as { bits?: number; asn1Curve?: string; nistCurve?: string; modulus?: string; valid_to?: string };
+          // valid_to as OpenSSL prints it (`Jan  1 00:00:00 2027 GMT`), which Date reads; to the second, as the stack's notAfter.
+          const end = key.valid_to ? new Date(key.valid_to) : undefined;
+          if (end && !isNaN(end.getTime())) notAfter = end.toISOString().replace(/\.\d{3}Z$/, "Z");
+          served = {
+            ...(socket.getProtocol() ? { protocol: String(socket.getProtocol()) } : {}),
+            ...(key.asn1Curve || key.nistCurve
+              ? { keyType: "EC", curve: String(key.nistCurve || key.asn1Curve) }
+              : key.modulus
+                ? { keyType: "RSA" }
+                : {}),
+            ...(typeof key.bits === "number" ? { keyBits: key.bits } : {}),
+            ...(notAfter ? { notAfter } : {}),
+          };
+        }
       } catch {
         // no certificate yet
       }
@@ -171,6 +238,52 @@ export function probeTls(address: string, port: number, timeoutMs: number): Prom
       peer();
       done(fingerprint !== "", fingerprint ? "TLS; closed without a client certificate" : `port ${port}: closed`);
     });
+  });
+}
+
+/**
+ * Whether port PORT of ADDRESS completes a TLS handshake offering `version` alone (`TLSv1`,
+ * `TLSv1.1`): `accepted`, `refused` (the server said no: a protocol-version alert, or it closed),
+ * or `unknown` when this machine's TLS library cannot offer that version at all, or nothing answers.
+ * No certificate is sent: the handshake itself is what is judged. Old versions need OpenSSL's
+ * security level 0 on this side to be offered at all.
+ */
+export function probeTlsVersion(address: string, port: number, version: "TLSv1" | "TLSv1.1", timeoutMs: number): Promise<TlsVersionResult> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required where it runs (see the module's comment)
+  const tls = require("tls") as typeof tlsModule;
+  return new Promise((resolve) => {
+    let settled = false;
+    // eslint-disable-next-line prefer-const -- declared before the callbacks that read it (see probeTls)
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let socket: ReturnType<typeof tls.connect> | undefined;
+    const done = (r: TlsVersionResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (socket) socket.destroy();
+      resolve(r);
+    };
+    try {
+      socket = tls.connect({
+        host: address,
+        port,
+        rejectUnauthorized: false,
+        minVersion: version,
+        maxVersion: version,
+        ciphers: "DEFAULT:@SECLEVEL=0",
+      });
+    } catch {
+      return done("unknown");
+    }
+    timer = setTimeout(() => done("unknown"), timeoutMs);
+    socket.once("secureConnect", () => done("accepted"));
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      const what = `${e.code || ""} ${e.message}`;
+      if (/NO_PROTOCOLS_AVAILABLE|NO_CIPHERS|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT/i.test(what)) done("unknown");
+      else if (/PROTOCOL_VERSION|WRONG_VERSION_NUMBER|UNSUPPORTED_PROTOCOL|HANDSHAKE_FAILURE|ECONNRESET|EPIPE/i.test(what)) done("refused");
+      else done("unknown");
+    });
+    socket.on("close", () => done("refused"));
   });
 }
 
@@ -260,21 +373,28 @@ export async function inspectHost(props: InspectProps): Promise<Observed> {
   const e = desiredOf(props);
   const timeoutMs = props.timeoutSeconds * 1000;
   const paths = Object.keys(e.files).sort();
-  const script = renderInspectScript({ init: props.init, port: e.port, files: e.files });
+  const tlsPaths = { clientCaBundle: e.tlscacert, serverCert: e.tlscert, serverKey: e.tlskey };
+  const script = renderAuditScript({ init: props.init, port: e.port, files: e.files }, { tlsPaths });
   const command = remoteCommand(script, c.sudo);
-  const [ssh, served] = await Promise.all([
+  const [ssh, probed, tls10, tls11] = await Promise.all([
     sshExec(c, command, "", timeoutMs).then(
       (r): SshResult & { error?: undefined } => r,
       (err) => ({ error: `cannot reach ${c.user}@${c.host}:${c.port} over SSH: ${err.message || err}` }),
     ),
     probeTls(c.host, e.port, timeoutMs),
+    probeTlsVersion(c.host, e.port, "TLSv1", timeoutMs),
+    probeTlsVersion(c.host, e.port, "TLSv1.1", timeoutMs),
   ]);
+  const { served: peer, ...served } = probed;
   if (ssh.error !== undefined) return { reachable: false, error: ssh.error, port: e.port, ...served };
   if (ssh.code !== 0) {
     const why = (ssh.stderr || ssh.stdout).trim().split("\n").slice(-3).join(" / ");
     return { reachable: false, error: `inspection on ${c.host} failed (exit ${ssh.code}): ${why}`, port: e.port, ...served };
   }
-  const { clock, ...inspected } = parseInspect(ssh.stdout, paths);
+  const { clock, daemon, ...inspected } = parseInspect(ssh.stdout, paths);
   const offset = clock === undefined ? {} : { clockOffsetSeconds: clock - Math.round(ssh.finishedAt / 1000) };
-  return { reachable: true, port: e.port, ...inspected, ...offset, ...served };
+  const facts = parseSecurity(ssh.stdout);
+  const tls: TlsFacts = { ...(peer || {}), versions: { TLSv1: tls10, "TLSv1.1": tls11 } };
+  const security = { ...facts, ...(daemon ? { daemon } : {}), tls, inspectedAt: new Date(ssh.finishedAt).toISOString() };
+  return { reachable: true, port: e.port, ...inspected, ...offset, ...served, security, dockerGroup: facts.group.local.slice().sort() };
 }

@@ -4,7 +4,8 @@
 # one, and waits until it serves TLS. When the only change is to daemon.json settings that dockerd
 # applies on SIGHUP (the restart digest, the file without them, is the one installed before), it
 # reloads dockerd instead, keeping the same process and its containers, and restarts only if the
-# reload does not hold. It saves the host's original files for destroy the first time
+# reload does not hold. With security.enforceDockerGroup it first removes the docker group's members
+# that are not allowed (lib.sh enforce_docker_group), on every run. It saves the host's original files for destroy the first time
 # it sees each path. If dockerd does not come back, the previous files are put back, dockerd is
 # restarted on them, and the script fails with the host's name and the end of the daemon's log:
 # the daemon is never left down.
@@ -19,6 +20,8 @@ cat > "$manifest.new"
 [ "$(tail -n 1 "$manifest.new")" = end ] || fail "the list of files on stdin is incomplete (the connection dropped?); nothing was changed"
 sed -i '$d' "$manifest.new"
 trap '' PIPE HUP
+# The docker group first (security.enforceDockerGroup): on every run, whatever the files do.
+enforce_docker_group
 
 changed=""
 reloadable=yes

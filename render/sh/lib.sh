@@ -14,6 +14,9 @@
 #   SERVER_CERT      the installed server certificate, which that port must serve
 #   WAIT             seconds to wait for dockerd before rolling back
 #   RESTART_COMMAND  with init custom: the user's command that restarts dockerd
+#   DOCKER_GROUP_ENFORCE  yes when apply removes the docker group's members not allowed, else no
+#   DOCKER_GROUP_ALLOWED  the members allowed (security.dockerGroup), separated by spaces
+#   ROOT_DIR         (tests only, unset on hosts) a folder standing for / for the group files
 # and for the probe only:
 #   DROP_IN          our systemd drop-in, left out when the probe reads the unit's ExecStart
 # POSIX sh (Debian's dash) and coreutils only. This text is part of a command line, so it holds
@@ -184,4 +187,105 @@ claim() {
   [ "$(owner_of)" = "$OWNER" ] && return 0
   printf '%s\nsince %s\n' "$OWNER" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$STATE/owner.new"
   mv -f "$STATE/owner.new" "$STATE/owner"
+}
+
+# The docker group: its members drive dockerd through its unix socket, as root in all but name (CIS
+# Docker Benchmark 1.1.2). Only the local files are edited: members from a directory (LDAP, sssd)
+# are not ours to change.
+GROUP_FILE="${ROOT_DIR:-}/etc/group"
+GSHADOW_FILE="${ROOT_DIR:-}/etc/gshadow"
+PASSWD_FILE="${ROOT_DIR:-}/etc/passwd"
+has_docker_group() { awk -F: '$1 == "docker" { f = 1 } END { exit !f }' "$GROUP_FILE" 2>/dev/null; }
+# The docker group's members in the local group file, separated by spaces.
+docker_group_members() {
+  awk -F: '$1 == "docker" { n = split($4, m, ","); for (i = 1; i <= n; i++) if (m[i] != "") printf "%s ", m[i] }' "$GROUP_FILE" 2>/dev/null || true
+}
+# user_exists USER: a user of the host (NSS when there is getent, and the local passwd file).
+user_exists() {
+  if [ -z "${ROOT_DIR:-}" ] && command -v getent >/dev/null 2>&1 && getent passwd "$1" >/dev/null 2>&1; then return 0; fi
+  awk -F: -v u="$1" '$1 == u { f = 1 } END { exit !f }' "$PASSWD_FILE" 2>/dev/null
+}
+# edit_docker_group FILE del|add USER: the docker line's member list (the 4th field, in group and
+# gshadow alike) without or with USER. Under shadow-utils' lock (FILE.lock holding our pid, made
+# exclusively: useradd, gpasswd and vigr wait for it), written to a copy with FILE's owner and mode
+# and renamed over it, so that no reader ever sees half a file.
+edit_docker_group() {
+  [ -f "$1" ] || return 0
+  n=0
+  until (set -C; echo "$$" > "$1.lock") 2>/dev/null; do
+    n=$((n + 1))
+    [ "$n" -lt 40 ] || { say "$1 stays locked ($1.lock)"; return 1; }
+    sleep 0.25
+  done
+  if cp -p "$1" "$1.docker-tls-tmp" && awk -F: -v OFS=: -v op="$2" -v u="$3" '
+      $1 == "docker" {
+        n = split($4, m, ","); out = ""; seen = 0
+        for (i = 1; i <= n; i++) {
+          if (m[i] == "") continue
+          if (m[i] == u) { seen = 1; if (op == "del") continue }
+          out = out (out == "" ? "" : ",") m[i]
+        }
+        if (op == "add" && !seen) out = out (out == "" ? "" : ",") u
+        $4 = out
+      }
+      { print }' "$1" > "$1.docker-tls-tmp" && mv -f "$1.docker-tls-tmp" "$1"; then
+    edited=0
+  else
+    edited=1
+    rm -f "$1.docker-tls-tmp"
+  fi
+  rm -f "$1.lock"
+  return "$edited"
+}
+# docker_group del|add USER: with gpasswd when the host has it (it edits group and gshadow under
+# their locks), else with edit_docker_group on both files.
+docker_group() {
+  case "$1" in del) flag=-d ;; *) flag=-a ;; esac
+  if command -v gpasswd >/dev/null 2>&1; then
+    if [ -n "${ROOT_DIR:-}" ]; then gpasswd -Q "$ROOT_DIR" "$flag" "$2" docker >/dev/null; else gpasswd "$flag" "$2" docker >/dev/null; fi
+  else
+    edit_docker_group "$GROUP_FILE" "$1" "$2" && edit_docker_group "$GSHADOW_FILE" "$1" "$2"
+  fi
+}
+# enforce_docker_group (apply): with DOCKER_GROUP_ENFORCE yes, removes from the docker group every
+# member not in DOCKER_GROUP_ALLOWED. The members it found the first time are kept in
+# $STATE/docker-group.orig for destroy. A user whose primary group is docker cannot be removed from
+# it this way: named here, and a fail in the audit.
+enforce_docker_group() {
+  [ "$DOCKER_GROUP_ENFORCE" = yes ] || return 0
+  if ! has_docker_group; then say "no docker group in $GROUP_FILE: nothing to enforce"; return 0; fi
+  members=$(docker_group_members)
+  if [ ! -e "$STATE/docker-group.orig" ]; then
+    printf '%s\n' "$members" > "$STATE/docker-group.orig.new" && mv -f "$STATE/docker-group.orig.new" "$STATE/docker-group.orig"
+  fi
+  removed=""
+  for u in $members; do
+    case " $DOCKER_GROUP_ALLOWED " in *" $u "*) continue ;; esac
+    docker_group del "$u" || fail "cannot remove $u from the docker group; nothing else was changed"
+    removed="$removed $u"
+  done
+  [ -z "$removed" ] || say "removed from the docker group (not in security.dockerGroup):$removed"
+  gid=$(awk -F: '$1 == "docker" { print $3; exit }' "$GROUP_FILE")
+  primary=""
+  users=$(awk -F: -v g="$gid" '$4 == g { printf "%s ", $1 }' "$PASSWD_FILE" 2>/dev/null || true)
+  for u in $users; do
+    case " $DOCKER_GROUP_ALLOWED " in *" $u "*) ;; *) primary="$primary $u" ;; esac
+  done
+  [ -z "$primary" ] || say "docker is the primary group of$primary, which this program does not change: change it (usermod -g GROUP USER)"
+}
+# restore_docker_group (destroy): puts back the members that the docker group had before it was
+# first enforced, those that still exist as users and are not members now; removes nobody.
+restore_docker_group() {
+  [ -f "$STATE/docker-group.orig" ] || return 0
+  if ! has_docker_group; then say "no docker group in $GROUP_FILE any more: its members are not put back"; return 0; fi
+  now=" $(docker_group_members)"
+  back=""
+  orig=$(cat "$STATE/docker-group.orig")
+  for u in $orig; do
+    case "$now" in *" $u "*) continue ;; esac
+    if ! user_exists "$u"; then say "$u was in the docker group, and is no user any more: not put back"; continue; fi
+    if docker_group add "$u"; then back="$back $u"; else say "cannot put $u back into the docker group"; fi
+  done
+  [ -z "$back" ] || say "put back into the docker group:$back"
+  rm -f "$STATE/docker-group.orig"
 }

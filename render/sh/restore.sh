@@ -3,12 +3,15 @@
 # dockerd on it. Only the owner does (a renamed entry's old apply is deleted after the new entry
 # adopted the host), and only when the managed files are still the ones it installed: a file
 # changed since by hand or by other tools is not overwritten; then nothing is restored, the
-# originals stay in $STATE/backup, and the message lists what differs.
+# originals stay in $STATE/backup, and the message lists what differs. Members removed from the
+# docker group by the enforcement are put back in either case (lib.sh restore_docker_group).
 [ -d "$STATE/backup" ] || { say "nothing to restore"; exit 0; }
 if ! owned_by_me; then
   say "the host is managed by $(owner_of) now; leaving it as it is"
   exit 0
 fi
+# The docker group's members from before enforcement, whatever happens to the files.
+restore_docker_group
 differs=""
 if [ -f "$STATE/manifest" ]; then
   while read -r sum _ path _; do

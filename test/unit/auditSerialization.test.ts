@@ -66,8 +66,11 @@ test("the type token is what pulumi.dynamic.Resource registers", () => {
 
 test("the serialized text is plain JavaScript with the inspect script inside, and nothing of the program's other modules", () => {
   expect(text).toContain("exports.handler");
-  // render/sh/inspect.sh, captured as a string.
+  // render/sh/inspect.sh and render/sh/security.sh, captured as strings; the checks stay on the program's side.
   expect(text).toContain("listening yes");
+  expect(text).toContain("listen.source ss");
+  expect(text).toContain("parseSecurity");
+  expect(text).not.toMatch(/securityChecks|hostSecurity/);
   expect(text).not.toMatch(/ts-node|ts-jest|renderApplyScript|renderUploadPayload|@pulumi\/pulumi|SERIALIZATION-TEST-KEY/);
   // Modules are required where they run, not captured.
   expect(text).toContain('require("ssh2")');

@@ -614,3 +614,63 @@ describe("CA rotation settings", () => {
     expect(problems({ ...base(), pki: { caGeneration: 2, trustPreviousCa: true } })).toEqual([]);
   });
 });
+
+describe("security settings: the docker group, and the daemon's hardening", () => {
+  test("unset: no allowed list, no enforcement, no hardening key written", () => {
+    const c = parseConfig(base(), readFile);
+    expect(c.hosts[0].security).toEqual({ enforceDockerGroup: false });
+    for (const k of ["icc", "noNewPrivileges", "userlandProxy", "usernsRemap"] as const) expect(c.hosts[0].daemon[k]).toBeUndefined();
+  });
+
+  test("the stack's security, each host's own over it; the daemon's hardening like any daemon setting", () => {
+    const raw = {
+      ...base(),
+      security: { dockerGroup: ["alice", "bob"], enforceDockerGroup: true },
+      daemon: { icc: false, usernsRemap: "default" },
+    };
+    raw.hosts[1] = { ...raw.hosts[1], security: { dockerGroup: [] }, daemon: { noNewPrivileges: true, userlandProxy: false } };
+    const c = parseConfig(raw, readFile);
+    expect(c.hosts[0].security).toEqual({ dockerGroup: ["alice", "bob"], enforceDockerGroup: true });
+    expect(c.hosts[1].security).toEqual({ dockerGroup: [], enforceDockerGroup: true });
+    expect(c.hosts[1].daemon).toMatchObject({ icc: false, usernsRemap: "default", noNewPrivileges: true, userlandProxy: false });
+  });
+
+  test("enforcement without a list, bad user names, a name twice, a bad userns-remap: every problem at once, naming field and host", () => {
+    const raw: Raw = { ...base(), security: { enforceDockerGroup: true }, daemon: { usernsRemap: "root user", icc: "no" } };
+    raw.hosts[0] = { ...raw.hosts[0], security: { dockerGroup: ["alice", "Alice", "alice"] } };
+    raw.hosts[1] = { ...raw.hosts[1], security: { enforceDockerGroup: true, colour: 1 } };
+    expect(problems(raw)).toEqual([
+      'hosts[0] (web1).security.dockerGroup[1]: "Alice" is not a user name',
+      'hosts[0] (web1).security.dockerGroup[2]: "alice" is listed twice',
+      'hosts[1] (web2).security: unknown key(s) "colour"',
+      'daemon.icc: "no" is a string, not a boolean (true or false)',
+      'daemon.usernsRemap: "root user" is not "default" or USER[:GROUP] (names or numeric ids)',
+    ]);
+    delete (raw.hosts[1].security as Record<string, unknown>).colour;
+    raw.hosts[0].security = {};
+    raw.daemon = {};
+    expect(problems(raw)).toEqual([
+      "security.enforceDockerGroup: needs security.dockerGroup (the members allowed), which hosts[0] (web1) does not set; an empty list allows nobody",
+      "hosts[1] (web2).security.enforceDockerGroup: needs security.dockerGroup (the members allowed), which this host does not set; an empty list allows nobody",
+    ]);
+  });
+
+  test("userns-remap: default, USER or USER:GROUP, by name or id", () => {
+    for (const ok of ["default", "dockremap", "alice:alice", "1000:1000", "svc$"]) {
+      expect(parseConfig({ ...base(), daemon: { usernsRemap: ok } }, readFile).hosts[0].daemon.usernsRemap).toBe(ok);
+    }
+    for (const bad of ["", "a:b:c", "Alice", ":1000", "default:x y"])
+      expect(problems({ ...base(), daemon: { usernsRemap: bad } })).toHaveLength(1);
+  });
+
+  test("their daemon.json keys in extra: held to the setting's rules, and never beside it", () => {
+    const raw = { ...base(), daemon: { icc: false, extra: { icc: true, "userns-remap": "no such thing" } } };
+    raw.hosts[1].daemon = { extra: { "No-New-Privileges": true, "userland-proxy": "off" } };
+    expect(problems(raw)).toEqual([
+      'hosts[1] (web2).daemon.extra.No-New-Privileges: is read by dockerd as "no-new-privileges" (dockerd matches daemon.json keys regardless of case); set daemon.noNewPrivileges instead',
+      'hosts[1] (web2).daemon.extra.userland-proxy: "off" is a string, not a boolean (true or false)',
+      'daemon.extra.userns-remap: "no such thing" is not "default" or USER[:GROUP] (names or numeric ids)',
+      "daemon.extra.icc: is what daemon.icc writes, and daemon.icc is set too; set daemon.icc only",
+    ]);
+  });
+});

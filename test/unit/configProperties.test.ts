@@ -117,9 +117,24 @@ const daemonOverrides = fc.record(
       },
     ),
     liveRestore: fc.boolean(),
+    icc: fc.boolean(),
+    noNewPrivileges: fc.boolean(),
+    userlandProxy: fc.boolean(),
+    usernsRemap: fc.constantFrom("default", "dockremap", "alice:alice", "1000:1000", "_svc$"),
     extra: fc.dictionary(extraKey, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
   },
   { requiredKeys: [] },
+);
+
+/** Linux user names, as security.dockerGroup lists them. */
+const userName = fc.stringMatching(/^[a-z_][a-z0-9_-]{0,31}$/);
+/** `security`: an allowed docker group, enforced or not (enforcement never without a list). */
+const security = fc.option(
+  fc.record(
+    { dockerGroup: fc.uniqueArray(userName, { maxLength: 3 }), enforceDockerGroup: fc.boolean() },
+    { requiredKeys: ["dockerGroup"] },
+  ),
+  { nil: undefined },
 );
 
 /** How a host's SSH key is pinned: its hostKey, its known_hosts line, or its own opt-out; else the stack's opt-out. */
@@ -137,6 +152,7 @@ const host = fc.record(
     init: fc.constantFrom(...INIT_KINDS),
     restartCommand,
     daemon: daemonOverrides,
+    security: security.filter((s) => s !== undefined),
     pinning: fc.constantFrom(...PINNING),
     hostKey,
   },
@@ -175,8 +191,9 @@ const validStack: fc.Arbitrary<Stack> = fc
     ),
     pki: fc.option(pki, { nil: undefined }),
     daemon: fc.option(daemonOverrides, { nil: undefined }),
+    security,
   })
-  .map(({ hosts, clients, pki, daemon }) => {
+  .map(({ hosts, clients, pki, daemon, security }) => {
     const knownHosts: string[] = [];
     // With a known_hosts file, a host missing from it is an error even when the stack opts out: such a host opts out itself.
     const usesFile = hosts.some((h) => h.pinning === "knownHosts");
@@ -193,6 +210,7 @@ const validStack: fc.Arbitrary<Stack> = fc
     const raw: Raw = { hosts: rawHosts, clients: clients.map((n) => ({ name: n })), sshPrivateKeyPath: "/keys/id" };
     if (pki !== undefined) raw.pki = pki;
     if (daemon !== undefined) raw.daemon = daemon;
+    if (security !== undefined) raw.security = security;
     // A host pinned by nothing of its own needs a stack that says so; a known_hosts file pins the rest.
     if (!usesFile && hosts.some((h) => h.pinning === "stackOptOut")) raw.insecureSkipHostKeyCheck = true;
     if (usesFile) raw.sshKnownHostsPath = KNOWN_HOSTS;
@@ -311,6 +329,7 @@ const TOP_KEYS = [
   "clients",
   "pki",
   "daemon",
+  "security",
   "sshPrivateKey",
   "sshPrivateKeyPath",
   "sshKnownHostsPath",
@@ -404,11 +423,10 @@ function renderEverything(config: Config, found: remote.ProbeResult): Record<str
       apply: remote.renderApplyScript(plan.target),
       restore: remote.renderRestoreScript(plan.target),
       unstage: remote.renderUnstageScript(plan.target),
-      inspect: remote.renderInspectScript({
-        init: plan.init,
-        port: plan.daemonPort,
-        files: Object.fromEntries(plan.files.map((f) => [f.path, f])),
-      }),
+      inspect: remote.renderAuditScript(
+        { init: plan.init, port: plan.daemonPort, files: Object.fromEntries(plan.files.map((f) => [f.path, f])) },
+        { tlsPaths: plan.tlsPaths },
+      ),
     };
     for (const [step, script] of Object.entries(scripts)) {
       out[`${h.name} ${step}`] = script;
@@ -458,6 +476,16 @@ test("(c) every rendered script and its command line is valid sh, and the restar
           encoding: "utf8",
         });
         expect({ status: r.status, command: r.stdout }).toEqual({ status: 0, command: h.restartCommand ?? "" });
+        // The docker group's allowed members reach the apply step as configured, enforced or not.
+        const g = spawnSync(
+          "/bin/sh",
+          ["-c", remote.renderLibrary(planHost(h, PLAN_CONTEXT).target) + 'printf "%s|%s" "$DOCKER_GROUP_ENFORCE" "$DOCKER_GROUP_ALLOWED"'],
+          {
+            encoding: "utf8",
+          },
+        );
+        const enforced = h.security.enforceDockerGroup;
+        expect(g.stdout).toBe(`${enforced ? "yes" : "no"}|${enforced ? (h.security.dockerGroup ?? []).slice().sort().join(" ") : ""}`);
       }
     }),
     { numRuns: 30 },

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DAEMON_DEFAULTS, PKI_DEFAULTS, STACK_DEFAULTS } from "../../config";
+import { DAEMON_DEFAULTS, PKI_DEFAULTS, SECURITY_DEFAULTS, STACK_DEFAULTS } from "../../config";
 import { testHost } from "../support/config";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -26,7 +26,10 @@ const HOST_KEYS = [
   "init",
   "takeOver",
   "daemon",
+  "security",
 ];
+// The daemon settings that are written only when set: mentioned, without a default.
+const OPTIONAL_DAEMON_KEYS = ["icc", "noNewPrivileges", "userlandProxy", "usernsRemap"];
 
 /** The block of a top-level key under `config:` in Pulumi.yaml, its folded lines joined. */
 function pulumiYamlEntry(key: string): string {
@@ -76,6 +79,11 @@ describe.each([
 
   test("daemon", () => {
     expect(misses(section("daemon"), { ...DAEMON_DEFAULTS })).toEqual([]);
+    expect(misses(section("daemon"), {}, OPTIONAL_DAEMON_KEYS)).toEqual([]);
+  });
+
+  test("security", () => {
+    expect(misses(section("security"), { ...SECURITY_DEFAULTS }, ["dockerGroup", "enforceDockerGroup"])).toEqual([]);
   });
 
   test("hosts", () => {

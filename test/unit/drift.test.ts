@@ -19,7 +19,14 @@ import { dockerOptsFlags, renderDaemonJson } from "../../render/daemon";
 import { renderInspectScript, renderManifest } from "../../render/scripts";
 import { expectedFiles, expectedState, managedPaths } from "./auditFixtures";
 import { AuditState, Observed, UNKNOWN, compareAudit, desiredOf, flatten, observedAsInputs } from "../../components/audit/compare";
-import { effectiveTls, hostKeyAlgorithms, parseInspect, probeTls } from "../../components/audit/inspect";
+import {
+  effectiveSecurity,
+  effectiveTls,
+  hostKeyAlgorithms,
+  parseInspect,
+  probeTls,
+  probeTlsVersion,
+} from "../../components/audit/inspect";
 import { provider as auditProvider } from "../../components/audit/provider";
 import { clockWarning } from "../../components/hostAudit";
 import {
@@ -214,6 +221,8 @@ describe("the inspection script (run here: temp files, a fake dockerd, a local p
       listeners: ["tcp://0.0.0.0:9"],
       owner: "docker-tls/prod/web1",
       clock: expect.any(Number),
+      // The security audit's view of the same argv and daemon.json: dockerd's defaults here.
+      daemon: { icc: true, noNewPrivileges: false, userlandProxy: true, usernsRemap: "", liveRestore: false, seccompProfile: "" },
     });
 
     // No dockerd (the pid file names a process of another name, then nothing), no listener.
@@ -242,6 +251,15 @@ describe("the TLS probe (local TLS servers)", () => {
     }
   }
 
+  // What the security audit reads of the served certificate: its key and expiry, and the version.
+  const served = {
+    protocol: "TLSv1.3",
+    keyType: "EC",
+    curve: "P-256",
+    keyBits: 256,
+    notAfter: new Date(new X509Certificate(cert).validTo).toISOString().replace(/\.000Z$/, "Z"),
+  };
+
   test("a server that demands a client certificate: its fingerprint, and requireClientCert", async () => {
     await serve(true, async (port) => {
       expect(await probeTls("127.0.0.1", port, 5000)).toEqual({
@@ -249,6 +267,7 @@ describe("the TLS probe (local TLS servers)", () => {
         serverCertNotAfter: notAfter,
         requireClientCert: true,
         endpoint: expect.stringMatching(/^TLS; (refused|closed) without a client certificate$/),
+        served,
       });
     });
   });
@@ -260,8 +279,27 @@ describe("the TLS probe (local TLS servers)", () => {
         serverCertNotAfter: notAfter,
         requireClientCert: false,
         endpoint: "TLS without a client certificate: HTTP 200",
+        served,
       });
     });
+  });
+
+  test("TLS versions: a server of TLS 1.2 and later refuses 1.0 and 1.1; one that takes 1.0 accepts it; no server: unknown", async () => {
+    await serve(true, async (port) => {
+      expect(await probeTlsVersion("127.0.0.1", port, "TLSv1", 5000)).toBe("refused");
+      expect(await probeTlsVersion("127.0.0.1", port, "TLSv1.1", 5000)).toBe("refused");
+    });
+    const old = tls.createServer({ cert, key, minVersion: "TLSv1", maxVersion: "TLSv1", ciphers: "DEFAULT:@SECLEVEL=0" }, (s) => s.end());
+    old.on("tlsClientError", () => undefined);
+    await new Promise<void>((r) => old.listen(0, "127.0.0.1", r));
+    const port = (old.address() as net.AddressInfo).port;
+    try {
+      expect(await probeTlsVersion("127.0.0.1", port, "TLSv1", 5000)).toBe("accepted");
+      expect(await probeTlsVersion("127.0.0.1", port, "TLSv1.1", 5000)).toBe("refused");
+    } finally {
+      old.close();
+    }
+    expect(await probeTlsVersion("127.0.0.1", port, "TLSv1", 5000)).toBe("unknown");
   });
 
   test("plain TCP (no TLS), and nothing listening", async () => {
@@ -283,6 +321,60 @@ describe("the TLS probe (local TLS servers)", () => {
       requireClientCert: false,
       endpoint: expect.stringMatching(new RegExp(`^port ${port}: ECONNREFUSED`)),
     });
+  });
+});
+
+describe("dockerd's effective security settings (effectiveSecurity)", () => {
+  const d = (argv: string[], config?: object) => effectiveSecurity(["dockerd", ...argv], config ? JSON.stringify(config) : undefined);
+  test("dockerd's defaults: icc and the userland proxy on, the rest off", () => {
+    expect(d([])).toEqual({
+      icc: true,
+      noNewPrivileges: false,
+      userlandProxy: true,
+      usernsRemap: "",
+      liveRestore: false,
+      seccompProfile: "",
+    });
+  });
+  test("daemon.json, its keys in any case; a flag wins over it", () => {
+    expect(
+      d([], { icc: false, "No-New-Privileges": true, "userland-proxy": false, "userns-remap": "default", "live-restore": true }),
+    ).toMatchObject({
+      icc: false,
+      noNewPrivileges: true,
+      userlandProxy: false,
+      usernsRemap: "default",
+      liveRestore: true,
+    });
+    expect(
+      d(["--icc=true", "--userns-remap", "alice:alice", "--no-new-privileges", "--seccomp-profile=unconfined"], { icc: false }),
+    ).toMatchObject({
+      icc: true,
+      usernsRemap: "alice:alice",
+      noNewPrivileges: true,
+      seccompProfile: "unconfined",
+    });
+  });
+  test("a daemon.json that does not parse sets nothing", () => {
+    expect(effectiveSecurity(["dockerd"], "{not json")).toEqual(d([]));
+  });
+});
+
+describe("the enforced docker group (security.enforceDockerGroup) is drift", () => {
+  test("a member beyond the allowed ones is drift; an allowed one missing is not; unenforced, nothing is", () => {
+    const { expected, observed } = clean();
+    const enforced = { ...expected, dockerGroup: ["alice"] };
+    expect(compareAudit(enforced, { ...observed, dockerGroup: ["alice"] })).toEqual([]);
+    expect(compareAudit(enforced, { ...observed, dockerGroup: [] })).toEqual([]);
+    expect(compareAudit(enforced, { ...observed, dockerGroup: ["alice", "eve"] })).toEqual([
+      { key: "dockerGroup", want: ["alice"], got: ["alice", "eve"], text: "docker group has eve (allowed: alice)" },
+    ]);
+    expect(compareAudit({ ...expected, dockerGroup: [] }, { ...observed, dockerGroup: ["eve"] })[0].text).toBe(
+      "docker group has eve (allowed: nobody)",
+    );
+    // Not enforced: observed, never compared. Not observed (an older provider): taken as wanted.
+    expect(compareAudit(expected, { ...observed, dockerGroup: ["eve"] })).toEqual([]);
+    expect(compareAudit(enforced, observed)).toEqual([]);
   });
 });
 

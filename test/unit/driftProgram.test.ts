@@ -25,8 +25,24 @@ const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK-SSH-KEY-FOR-THE-AUDIT
 const resources: Recorded[] = [];
 
 const AUDIT_STATE = HOST_AUDIT_STATE_TYPE;
-const HOSTS = [
-  { name: "sbx1", address: "10.203.0.11", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA" },
+interface TestHostEntry {
+  name: string;
+  address: string;
+  hostKey?: string;
+  user?: string;
+  init?: string;
+  port?: number;
+  insecureSkipHostKeyCheck?: boolean;
+  security?: Record<string, unknown>;
+}
+const HOSTS: TestHostEntry[] = [
+  // Its docker group enforced: the allowed members are wanted by its audit (drift) and in its apply step.
+  {
+    name: "sbx1",
+    address: "10.203.0.11",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA",
+    security: { dockerGroup: ["bob", "alice"], enforceDockerGroup: true },
+  },
   // Unpinned on purpose (its own opt-out): the connection of a host without a pinned key.
   { name: "sbx2", address: "10.203.0.12", user: "deploy", init: "sysv", insecureSkipHostKeyCheck: true, port: 2222 },
 ];
@@ -130,7 +146,13 @@ test("what is wanted comes from DockerHost and the server certificate; healing i
       const [sha256, mode] = line!.split(" ");
       expect(audit[p]).toEqual({ sha256, mode, owner: "root:root" });
     }
-    for (const k of SETTINGS) expect(audit).toHaveProperty(k);
+    // dockerGroup is wanted only with security.enforceDockerGroup (sbx1), sorted.
+    for (const k of SETTINGS.filter((k) => k !== "dockerGroup")) expect(audit).toHaveProperty(k);
+    if (h.name === "sbx1") expect(audit.dockerGroup).toEqual(["alice", "bob"]);
+    else expect(audit).not.toHaveProperty("dockerGroup");
+    expect(audit.securityPlan).toMatchObject({ port: 2376, enforceDockerGroup: h.name === "sbx1", daemon: {} });
+    // The apply command is the script in single quotes: its own quotes appear as '\''.
+    expect(apply.create).toContain(h.name === "sbx1" ? "DOCKER_GROUP_ENFORCE='\\''yes'\\''" : "DOCKER_GROUP_ENFORCE='\\''no'\\''");
     expect(audit).toMatchObject({ reachable: true, running: true, tlsverify: true, requireClientCert: true, port: 2376 });
     expect(audit.serverCertSha256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   }
@@ -161,4 +183,13 @@ test("the serialized provider loads as the dynamic-provider process loads it (no
   expect(await loaded.diff("id", { ...inputs, observed }, inputs)).toEqual({ changes: false });
   const drifted = { ...observed, running: false };
   expect(await loaded.diff("id", { ...inputs, observed: drifted }, inputs)).toEqual({ changes: true, replaces: ["running"] });
+});
+
+test("the security output: per host, the checks of its audit's observation (here one without facts: unknown, not pass)", async () => {
+  const security = program.security as Record<string, pulumi.Output<Record<string, unknown>>>;
+  expect(Object.keys(security).sort()).toEqual(["sbx1", "sbx2"]);
+  const s = (await value(security.sbx2)) as { pass: number; fail: number; unknown: number; checks: { id: string; status: string }[] };
+  expect(s.fail).toBe(0);
+  expect(s.checks.length).toBe(s.pass + s.unknown + (s as unknown as { warn: number }).warn);
+  expect(s.checks.find((c) => c.id === "access.docker-group")?.status).toBe("unknown");
 });

@@ -22,6 +22,7 @@ import {
 } from "../../render/scripts";
 import { scriptTarget } from "../support/targets";
 import { selfSigned } from "../support/openssl";
+import { pathWithout } from "../support/bin";
 
 const target = scriptTarget;
 
@@ -611,5 +612,129 @@ describe("the host's clock, checked by the upload step before it writes anything
     });
     expect({ status: r.status, stderr: r.stderr.toString() }).toEqual({ status: 0, stderr: "" });
     expect(fs.readdirSync(path.join(state, "next"))).toEqual([sha256("a\n")]);
+  });
+});
+
+describe("the docker group, enforced (security.enforceDockerGroup): apply removes, destroy puts back", () => {
+  const GROUP = "root:x:0:\ndocker:x:999:alice,eve,bob\nstaff:x:50:eve\n";
+  const GSHADOW = "root:*::\ndocker:!::alice,eve,bob\nstaff:!::eve\n";
+  const PASSWD =
+    "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/:/bin/sh\neve:x:1001:1001::/:/bin/sh\nbob:x:1002:1002::/:/bin/sh\nsvc:x:998:999::/:/bin/false\n";
+  /** A folder standing for `/` with group, gshadow and passwd, and a state folder. */
+  function groupRoot(): { root: string; state: string; read: (f: string) => string } {
+    const root = tmpDir();
+    fs.mkdirSync(path.join(root, "etc"));
+    fs.writeFileSync(path.join(root, "etc/group"), GROUP, { mode: 0o644 });
+    fs.writeFileSync(path.join(root, "etc/gshadow"), GSHADOW, { mode: 0o640 });
+    fs.chmodSync(path.join(root, "etc/gshadow"), 0o640);
+    fs.writeFileSync(path.join(root, "etc/passwd"), PASSWD);
+    const state = path.join(root, "etc/docker/docker-tls");
+    fs.mkdirSync(state, { recursive: true });
+    return { root, state, read: (f) => fs.readFileSync(path.join(root, f), "utf8") };
+  }
+  // Without gpasswd the library edits the files itself; a test with it uses a fake one that logs.
+  const farm = pathWithout(tmpDir(), ["gpasswd"]);
+  const lib = (allowed: string[] | undefined, state: string, root: string) =>
+    renderLibrary(target("systemd", { stateDir: state, rootDir: root, ...(allowed ? { dockerGroup: allowed } : {}) }));
+  const runLib = (
+    body: string,
+    allowed: string[] | undefined,
+    g: { root: string; state: string },
+    env: NodeJS.ProcessEnv = { PATH: farm },
+  ) => {
+    const r = spawnSync("sh", ["-c", `${lib(allowed, g.state, g.root)}${body}`], { env });
+    return { status: r.status, stderr: r.stderr.toString() };
+  };
+
+  test("the apply step's prelude carries the allowed list: a change of it is a change of the apply command", () => {
+    const on = renderApplyScript(target("systemd", { dockerGroup: ["alice", "bob"] }));
+    expect(on).toContain("DOCKER_GROUP_ENFORCE='yes'\nDOCKER_GROUP_ALLOWED='alice bob'\n");
+    expect(renderApplyScript(target("systemd"))).toContain("DOCKER_GROUP_ENFORCE='no'\nDOCKER_GROUP_ALLOWED=''\n");
+    expect(renderApplyScript(target("systemd", { dockerGroup: ["alice"] }))).not.toBe(on);
+    expect(on).not.toMatch(/^ROOT_DIR=/m); // tests only
+  });
+
+  test("without gpasswd: members not allowed leave group and gshadow (owner and mode kept, no lock left); the first list is kept", () => {
+    const g = groupRoot();
+    expect(runLib("enforce_docker_group", ["alice"], g)).toEqual({
+      status: 0,
+      stderr:
+        "docker-tls[web1]: removed from the docker group (not in security.dockerGroup): eve bob\n" +
+        "docker-tls[web1]: docker is the primary group of svc, which this program does not change: change it (usermod -g GROUP USER)\n",
+    });
+    expect(g.read("etc/group")).toBe("root:x:0:\ndocker:x:999:alice\nstaff:x:50:eve\n");
+    expect(g.read("etc/gshadow")).toBe("root:*::\ndocker:!::alice\nstaff:!::eve\n");
+    expect(fs.statSync(path.join(g.root, "etc/gshadow")).mode & 0o777).toBe(0o640);
+    expect(fs.readdirSync(path.join(g.root, "etc")).sort()).toEqual(["docker", "group", "gshadow", "passwd"]);
+    expect(fs.readFileSync(path.join(g.state, "docker-group.orig"), "utf8")).toBe("alice eve bob \n");
+    // Again, with eve added back by hand: removed again; the original list stays the first one.
+    fs.writeFileSync(path.join(g.root, "etc/group"), "root:x:0:\ndocker:x:999:alice,eve\nstaff:x:50:eve\n");
+    expect(runLib("enforce_docker_group", ["alice", "svc"], g).stderr).toBe(
+      "docker-tls[web1]: removed from the docker group (not in security.dockerGroup): eve\n",
+    );
+    expect(fs.readFileSync(path.join(g.state, "docker-group.orig"), "utf8")).toBe("alice eve bob \n");
+  });
+
+  test("not enforced, or no docker group: nothing changes", () => {
+    const g = groupRoot();
+    expect(runLib("enforce_docker_group", undefined, g)).toEqual({ status: 0, stderr: "" });
+    expect(g.read("etc/group")).toBe(GROUP);
+    fs.writeFileSync(path.join(g.root, "etc/group"), "root:x:0:\n");
+    expect(runLib("enforce_docker_group", [], g).stderr).toBe(
+      `docker-tls[web1]: no docker group in ${g.root}/etc/group: nothing to enforce\n`,
+    );
+    expect(fs.existsSync(path.join(g.state, "docker-group.orig"))).toBe(false);
+  });
+
+  test("a group file locked by another tool: waits, then fails naming the lock; nothing is changed", () => {
+    const g = groupRoot();
+    fs.writeFileSync(path.join(g.root, "etc/group.lock"), "12345\n");
+    const r = runLib("enforce_docker_group", [], g);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${g.root}/etc/group stays locked (${g.root}/etc/group.lock)`);
+    expect(r.stderr).toContain("host web1: cannot remove alice from the docker group; nothing else was changed");
+    expect(g.read("etc/group")).toBe(GROUP);
+  }, 20_000);
+
+  test("with gpasswd: it does the work (-Q ROOT in tests, never the machine's files)", () => {
+    const g = groupRoot();
+    const fake = fakeBin({ gpasswd: "exit 0" });
+    expect(runLib("enforce_docker_group", ["bob"], g, fake.env).status).toBe(0);
+    expect(fake.log()).toBe(`gpasswd -Q ${g.root} -d alice docker\ngpasswd -Q ${g.root} -d eve docker\n`);
+  });
+
+  test("destroy: the original members come back, those still users and not members already; nobody is removed", () => {
+    const g = groupRoot();
+    expect(runLib("enforce_docker_group", [], g).status).toBe(0);
+    expect(g.read("etc/group")).toContain("docker:x:999:\n");
+    // Since then: bob is no user any more, carol was added by hand.
+    fs.writeFileSync(path.join(g.root, "etc/passwd"), PASSWD.replace(/^bob:.*\n/m, ""));
+    fs.writeFileSync(path.join(g.root, "etc/group"), g.read("etc/group").replace("docker:x:999:", "docker:x:999:carol"));
+    expect(runLib("restore_docker_group", undefined, g)).toEqual({
+      status: 0,
+      stderr:
+        "docker-tls[web1]: bob was in the docker group, and is no user any more: not put back\n" +
+        "docker-tls[web1]: put back into the docker group: alice eve\n",
+    });
+    expect(g.read("etc/group")).toBe("root:x:0:\ndocker:x:999:carol,alice,eve\nstaff:x:50:eve\n");
+    expect(g.read("etc/gshadow")).toBe("root:*::\ndocker:!::alice,eve\nstaff:!::eve\n");
+    expect(fs.existsSync(path.join(g.state, "docker-group.orig"))).toBe(false);
+    // Nothing recorded: nothing to do.
+    expect(runLib("restore_docker_group", undefined, g)).toEqual({ status: 0, stderr: "" });
+  });
+
+  test("restore.sh puts the group back before the files, also when the files changed by hand", () => {
+    const g = groupRoot();
+    fs.writeFileSync(path.join(g.state, "docker-group.orig"), "eve \n");
+    fs.writeFileSync(path.join(g.root, "etc/group"), GROUP.replace("alice,eve,bob", "alice,bob"));
+    fs.mkdirSync(path.join(g.state, "backup"));
+    fs.writeFileSync(path.join(g.state, "owner"), "docker-tls/unit/web1\nsince 2026-11-01T00:00:00Z\n");
+    const live = path.join(g.root, "daemon.json");
+    fs.writeFileSync(live, "edited by hand\n");
+    fs.writeFileSync(path.join(g.state, "manifest"), `${sha256("installed\n")} 644 ${live}\n`);
+    const r = spawnSync("sh", ["-c", renderRestoreScript(target("sysv", { stateDir: g.state, rootDir: g.root }))], { env: { PATH: farm } });
+    expect(r.status).toBe(0);
+    expect(r.stderr.toString()).toMatch(/^docker-tls\[web1\]: put back into the docker group: eve\n.*Nothing was restored/s);
+    expect(g.read("etc/group")).toContain("docker:x:999:alice,bob,eve\n");
   });
 });

@@ -247,7 +247,7 @@ test("every key output is secret; versions and fingerprints are not", async () =
 });
 
 test("the stack outputs are the CA, the clients and the hosts; the checker's name is none of them", () => {
-  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caNotAfter", "caRotation", "clientCertificates", "dockerHosts"]);
+  expect(Object.keys(program).sort()).toEqual(["caCertPem", "caNotAfter", "caRotation", "clientCertificates", "dockerHosts", "security"]);
 });
 
 test("every certificate's expiry is an output: the CA's, each client's and its issuer's, each server's", async () => {

@@ -51,6 +51,21 @@ describe("daemon.json", () => {
     );
   });
 
+  test("the security settings, when set: icc, no-new-privileges, userland-proxy, userns-remap; unset, not written", () => {
+    const set = JSON.parse(
+      renderDaemonJson({ icc: true }, d({ icc: false, noNewPrivileges: true, userlandProxy: false, usernsRemap: "default" }), "sysv"),
+    );
+    expect(set).toMatchObject({ icc: false, "no-new-privileges": true, "userland-proxy": false, "userns-remap": "default" });
+    const unset = JSON.parse(renderDaemonJson({ icc: true }, d(), "systemd"));
+    expect(unset.icc).toBe(true); // the host's own key stays
+    for (const k of ["no-new-privileges", "userland-proxy", "userns-remap"]) expect(unset).not.toHaveProperty([k]);
+    // None of them is applied by a reload: a change restarts dockerd.
+    const before = renderDaemonJson({}, d(), "systemd");
+    for (const over of [{ icc: false }, { noNewPrivileges: true }, { userlandProxy: false }, { usernsRemap: "default" }]) {
+      expect(daemonJsonRestartPart(renderDaemonJson({}, d(over), "systemd"))).not.toBe(daemonJsonRestartPart(before));
+    }
+  });
+
   test("without the unix socket, on another port and an IPv6 address", () => {
     const j = JSON.parse(renderDaemonJson({}, d({ keepUnixSocket: false, port: 12376, bindAddress: "::" }), "custom"));
     expect(j.hosts).toEqual(["tcp://[::]:12376"]);
