@@ -15,7 +15,7 @@
  * Drafted without a run (the sandbox was in use): see the commit that added it for what it assumes
  * of the sandbox hosts.
  */
-import { execFile, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -23,7 +23,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import type { HostSecurity } from "../../components/security/checks";
 import { TestHost, onHost } from "../support/hosts";
-import { ROOT, programDir, tearDown } from "../support/program";
+import { programDir, runScript, tearDown } from "../support/program";
 
 const STACK = "sec";
 let tmp: string;
@@ -33,16 +33,7 @@ let hosts: TestHost[];
 let stack: Stack;
 
 /** `npm run audit -- --stack sec --dir WORK [ARGS]` (ts-node directly: the toolchain is on PATH). */
-function audit(args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "ts-node",
-      ["scripts/audit.ts", "--stack", STACK, "--dir", work, ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 10 * 60_000, maxBuffer: 16 << 20 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const audit = (args: string[] = []) => runScript("audit", ["--stack", STACK, "--dir", work, ...args], env);
 
 /** `npm run audit -- --json`: its exit code and the hosts' results. */
 async function auditJson(): Promise<{ code: number; hosts: Record<string, HostSecurity>; stderr: string }> {
