@@ -188,7 +188,9 @@ export function desiredOf(inputs: object): AuditState {
   const props = inputs as Props;
   const state: Props = { files: {} };
   const files = state.files as Props;
-  for (const k of SETTINGS) state[k] = props[k];
+  // A setting that is not there (dockerGroup without enforcement) stays out: no undefined member,
+  // which the dynamic-provider process could not send (read's props and inputs are protobuf Structs).
+  for (const k of SETTINGS) if (props[k] !== undefined) state[k] = props[k];
   for (const k of Object.keys(props)) if (k.startsWith("/")) files[k] = props[k];
   return state as unknown as AuditState;
 }
@@ -196,7 +198,7 @@ export function desiredOf(inputs: object): AuditState {
 /** An audit state as flat inputs: the settings, and each file under its path. */
 export function flatten(state: AuditState): Props {
   const out: Props = {};
-  for (const k of SETTINGS) out[k] = state[k];
+  for (const k of SETTINGS) if (state[k] !== undefined) out[k] = state[k];
   for (const p of Object.keys(state.files)) out[p] = state.files[p];
   return out;
 }

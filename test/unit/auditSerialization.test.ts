@@ -14,6 +14,7 @@ import * as path from "path";
 import * as tls from "tls";
 import * as pulumi from "@pulumi/pulumi";
 import { HOST_AUDIT_STATE_TYPE, flatten } from "../../components/audit/compare";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { provider } from "../../components/audit/provider";
 import { expectedState } from "./auditFixtures";
 import { renderManifest } from "../../render/scripts";
@@ -97,6 +98,10 @@ test("read: an unreachable host is an observation, not an exception", async () =
   expect(observed.error).toMatch(/^cannot reach root@127\.0\.0\.1:\d+ over SSH: /);
   // The state's inputs become the observation, in their shape: unreachable.
   expect(r.inputs).toMatchObject({ host: "web1", reachable: false });
+  // The dynamic-provider process sends read's props and inputs as protobuf Structs, with nothing
+  // in between to drop an undefined (create's outputs go through Pulumi's serializer instead).
+  expect(() => Struct.fromJavaScript(r.props as Record<string, never>)).not.toThrow();
+  expect(() => Struct.fromJavaScript(r.inputs as Record<string, never>)).not.toThrow();
   expect(r.inputs).not.toHaveProperty("observed");
 }, 30_000);
 
