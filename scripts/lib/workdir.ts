@@ -5,6 +5,7 @@ import { ROOT } from "./stack";
 
 /** What the program needs at run time; Pulumi.yaml is copied (stack settings are written beside it). */
 const PROGRAM_FILES = [
+  "register.js",
   "index.ts",
   "config.ts",
   "environment.ts",

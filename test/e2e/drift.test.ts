@@ -30,7 +30,7 @@ let env: Record<string, string>;
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** `npm run drift -- --stack drift --dir WORK [--json]` (ts-node directly: the toolchain is already on PATH). */
+/** `npm run drift -- --stack drift --dir WORK [--json]` (as npm runs it: the toolchain is already on PATH). */
 function drift(json: boolean): Promise<{ code: number; stdout: string; stderr: string; report?: DriftReport }> {
   return runScript("drift", ["--stack", STACK, "--dir", work, ...(json ? ["--json"] : [])], env, 5 * 60_000).then((r) => ({
     ...r,

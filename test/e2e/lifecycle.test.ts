@@ -48,7 +48,7 @@ async function outputs(): Promise<StackOutputs> {
 const withBundle = (h: TestHost, o: StackOutputs, client = "ci") =>
   tlsGet(h, { ca: o.caCertPem, cert: o.clientCertificates[client].certPem, key: o.clientCertificates[client].keyPem });
 
-/** `npm run rotate -- ARGS --stack life --dir WORK` (ts-node directly: the toolchain is on PATH). */
+/** `npm run rotate -- ARGS --stack life --dir WORK` (as npm runs it: the toolchain is on PATH). */
 function rotate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return runScript("rotate", ["--stack", STACK, "--dir", work, ...args], env);
 }

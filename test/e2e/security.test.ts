@@ -1,7 +1,7 @@
 /**
  * The security audit on the sandbox, for real: the Pulumi engine and upstream plugins, the
  * Automation API with a file:// backend in a temp dir, sbx1 (systemd, root) and sbx2 (no systemd,
- * through sudo), and `npm run audit` (ts-node, as npm runs it).
+ * through sudo), and `npm run audit` (as npm runs it).
  *
  * In order: a clean host's audit (AppArmor and SELinux `unknown` where the host's kernel has none,
  * never pass; `npm run audit` exits 2 on the default daemon settings' warnings and its --json is
@@ -32,7 +32,7 @@ let env: Record<string, string>;
 let hosts: TestHost[];
 let stack: Stack;
 
-/** `npm run audit -- --stack sec --dir WORK [ARGS]` (ts-node directly: the toolchain is on PATH). */
+/** `npm run audit -- --stack sec --dir WORK [ARGS]` (as npm runs it: the toolchain is on PATH). */
 const audit = (args: string[] = []) => runScript("audit", ["--stack", STACK, "--dir", work, ...args], env);
 
 /** `npm run audit -- --json`: its exit code and the hosts' results. */

@@ -25,7 +25,7 @@ export async function tearDown(stack: Stack | undefined, tmp: string): Promise<v
   }
 }
 
-/** A project script run as `npm run <script>` would run it (ts-node from ROOT; the toolchain is already on PATH). */
+/** A project script run as `npm run <script>` runs it (node -r ./register.js from ROOT; the toolchain is already on PATH). */
 export function runScript(
   script: string,
   args: string[],
@@ -34,8 +34,8 @@ export function runScript(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      "ts-node",
-      [path.join("scripts", `${script}.ts`), ...args],
+      "node",
+      ["-r", "./register.js", path.join("scripts", `${script}.ts`), ...args],
       { cwd: ROOT, env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
