@@ -18,7 +18,8 @@ const fs = require("fs");
 const Module = require("module");
 const path = require("path");
 
-const cacheRoot = path.join(__dirname, "node_modules", ".cache", "docker-tls");
+// DOCKER_TLS_CACHE_DIR moves it (test/unit/register.test.ts uses a folder of its own).
+const cacheRoot = process.env.DOCKER_TLS_CACHE_DIR || path.join(__dirname, "node_modules", ".cache", "docker-tls");
 if (typeof Module.enableCompileCache === "function") Module.enableCompileCache(path.join(cacheRoot, "v8"));
 
 const transpiledDir = path.join(cacheRoot, "transpiled");
