@@ -35,6 +35,7 @@ import { parseArgs } from "../sandbox/exec";
 import { ROOT } from "./lib/stack";
 import { programDir } from "./lib/workdir";
 import { PingReport, startPinging } from "./lib/pinger";
+import { cpuByKind, descendants, withAccounting } from "./lib/acct";
 
 const CLK_TCK = 100; // Linux's USER_HZ: the unit of /proc/<pid>/stat's times
 
@@ -54,6 +55,8 @@ export interface Measure {
   /** The longest gap per host of a client polling /_ping every 50 ms, when polled. */
   pingGapMs?: Record<string, number>;
   pingFailures?: number;
+  /** cpuS split by kind of process (engine, language host, program, plugins, …), when process accounting was available. */
+  cpuByProcess?: Record<string, number>;
 }
 
 /** An engine event with the time (ms since the command started) it reached this script. */
@@ -121,6 +124,8 @@ function treeRssMb(root: number): number {
 export interface RunResult {
   wallS: number;
   cpuS: number;
+  /** The same CPU split by kind of process (scripts/lib/acct.ts), when process accounting could be turned on. */
+  cpuByProcess?: Record<string, number>;
   peakRssMb: number;
   events: StampedEvent[];
   output: string;
@@ -132,8 +137,25 @@ export interface RunResult {
  */
 async function runPulumi(work: string, env: Record<string, string>, args: string[], input?: string): Promise<RunResult> {
   const logFile = path.join(work, `events-${Date.now()}.jsonl`);
-  const events: StampedEvent[] = [];
   const cpu0 = childrenCpuSeconds();
+  let pid: number | undefined;
+  const accounted = await withAccounting(`${logFile}.acct`, () => spawnPulumi(work, env, args, input, logFile, (p) => (pid = p)));
+  const { code, output, events, wallS, peak } = accounted.result;
+  if (code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`);
+  const cpuByProcess = accounted.records && pid !== undefined ? cpuByKind(descendants(accounted.records, pid)) : undefined;
+  return { wallS, cpuS: childrenCpuSeconds() - cpu0, peakRssMb: peak, events, output, ...(cpuByProcess ? { cpuByProcess } : {}) };
+}
+
+/** Spawns the CLI and collects its output, its stamped events and the peak memory of its tree. */
+async function spawnPulumi(
+  work: string,
+  env: Record<string, string>,
+  args: string[],
+  input: string | undefined,
+  logFile: string,
+  started: (pid: number | undefined) => void,
+): Promise<{ code: number; output: string; events: StampedEvent[]; wallS: number; peak: number }> {
+  const events: StampedEvent[] = [];
   const t0 = Date.now();
   // The engine's commands take --event-log.
   const engine = ["up", "preview", "destroy"].includes(args[0]);
@@ -144,6 +166,7 @@ async function runPulumi(work: string, env: Record<string, string>, args: string
     env: { ...process.env, ...env, ...(engine ? { PULUMI_DEBUG_COMMANDS: "true" } : {}) },
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  started(child.pid);
   child.stdin?.end(input);
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
@@ -180,8 +203,7 @@ async function runPulumi(work: string, env: Record<string, string>, args: string
   clearInterval(sample);
   readEvents();
   fs.rmSync(logFile, { force: true });
-  if (code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`);
-  return { wallS: (Date.now() - t0) / 1000, cpuS: childrenCpuSeconds() - cpu0, peakRssMb: peak, events, output };
+  return { code, output, events, wallS: (Date.now() - t0) / 1000, peak };
 }
 
 /** Steps that ran a command on a host over SSH: the remote commands and the audits' inspections. */
@@ -307,6 +329,7 @@ async function measure(fleet: Fleet, op: string, args: string[], opts: { ping?: 
     restarts: perHost.reduce((a, b) => a + b, 0),
     maxRestartsPerHost: Math.max(0, ...perHost),
     changed: done.filter((d) => !["same", "read", "refresh"].includes(d.op)).length,
+    ...(r.cpuByProcess && { cpuByProcess: r.cpuByProcess }),
     ...(pings && {
       pingGapMs: Object.fromEntries(Object.entries(pings).map(([h, p]) => [h, p.longestGapMs])),
       pingFailures: Object.values(pings).reduce((a, p) => a + p.failures, 0),
@@ -349,7 +372,12 @@ async function benchFleet(
     const { m, r } = await measure(fleet, op, args, opts);
     measures.push(m);
     if (opts.breakdown && breakdownFor) breakdowns.push(breakdown(op, n, r));
-    console.error(`  ${n} host(s): ${op}: ${m.wallS} s wall, ${m.cpuS} s CPU, ${m.restarts} restart(s)`);
+    const split = m.cpuByProcess
+      ? ` (${Object.entries(m.cpuByProcess)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")})`
+      : "";
+    console.error(`  ${n} host(s): ${op}: ${m.wallS} s wall, ${m.cpuS} s CPU${split}, ${m.restarts} restart(s)`);
     return r;
   };
   let stateBytes = 0;
