@@ -11,10 +11,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts } from "../support/hosts";
-import { programDir, runScript, tearDown } from "../support/program";
+import { programDir, runScript, sandboxStack, tearDown } from "../support/program";
 import { isSecretInput } from "../support/mocks";
 import type { DriftReport } from "../../scripts/drift";
 
@@ -86,9 +86,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(tmp, "state"));
   env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
 
-  stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: work }, { envVars: env });
-  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
-  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  stack = await sandboxStack(STACK, work, env);
   await configure();
 });
 

@@ -12,10 +12,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
-import { programDir, runScript, tearDown } from "../support/program";
+import { programDir, runScript, sandboxStack, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
 import type { DriftReport } from "../../scripts/drift";
 import { PingReport, startPinging } from "../../scripts/lib/pinger";
@@ -61,9 +61,7 @@ beforeAll(async () => {
   work = programDir(path.join(tmp, "program"));
   fs.mkdirSync(path.join(tmp, "state"));
   env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e-life" };
-  stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: work }, { envVars: env });
-  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
-  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  stack = await sandboxStack(STACK, work, env);
   await stack.setConfig("docker-tls:clients", { value: JSON.stringify([{ name: "ci" }]) });
   await stack.setConfig("docker-tls:hosts", {
     value: JSON.stringify([

@@ -17,7 +17,7 @@ import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { ORIGINAL_STATE, TestHost, onHost, tlsGet } from "../support/hosts";
-import { programDir, tearDown } from "../support/program";
+import { programDir, sandboxStack, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
 
 let tmp: string;
@@ -29,9 +29,7 @@ const originals = new Map<string, string>();
 
 /** A stack of this suite's program, with the sandbox's SSH key and known_hosts. */
 async function newStack(name: string): Promise<Stack> {
-  const s = await LocalWorkspace.createStack({ stackName: name, workDir: work }, { envVars: env });
-  await s.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
-  await s.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  const s = await sandboxStack(name, work, env);
   await s.setConfig("docker-tls:clients", { value: JSON.stringify([{ name: "ci" }]) });
   return s;
 }

@@ -12,10 +12,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import { EngineEvent, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import { ORIGINAL_STATE, TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
-import { programDir } from "../support/program";
+import { programDir, sandboxStack } from "../support/program";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
 import { foreignClient } from "../support/openssl";
 
@@ -127,13 +127,11 @@ beforeAll(async () => {
   programDir(work);
   fs.mkdirSync(path.join(tmp, "state"));
 
-  stack = await LocalWorkspace.createStack(
-    { stackName: "e2e", workDir: work },
-    { envVars: { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e-test" } },
-  );
   // The SSH key as a secret (the path a real stack takes), host keys pinned from known_hosts.
-  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
-  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  stack = await sandboxStack("e2e", work, {
+    PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e-test",
+  });
   await configure({ clients: ["ci", "alice"] });
 });
 

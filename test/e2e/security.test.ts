@@ -19,11 +19,11 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 import type { HostSecurity } from "../../components/security/checks";
 import { TestHost, onHost } from "../support/hosts";
-import { programDir, runScript, tearDown } from "../support/program";
+import { programDir, runScript, sandboxStack, tearDown } from "../support/program";
 
 const STACK = "sec";
 let tmp: string;
@@ -77,9 +77,7 @@ beforeAll(async () => {
   work = programDir(path.join(tmp, "program"));
   fs.mkdirSync(path.join(tmp, "state"));
   env = { PULUMI_BACKEND_URL: `file://${path.join(tmp, "state")}`, PULUMI_CONFIG_PASSPHRASE: "e2e-sec" };
-  stack = await LocalWorkspace.createStack({ stackName: STACK, workDir: work }, { envVars: env });
-  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
-  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  stack = await sandboxStack(STACK, work, env);
   await stack.setConfig("docker-tls:clients", { value: JSON.stringify([{ name: "ci" }]) });
   // Nobody may be in docker: a member is a fail (without a list it would only be a warning).
   await stack.setConfig("docker-tls:security", { value: JSON.stringify({ dockerGroup: [] }) });

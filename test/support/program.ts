@@ -2,7 +2,7 @@
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
 export { programDir } from "../../scripts/lib/workdir";
 
@@ -40,4 +40,12 @@ export function runScript(
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
+}
+
+/** A stack of the program in `work` (a programDir), with the sandbox's SSH key (a secret) and its known_hosts for the host keys. */
+export async function sandboxStack(name: string, work: string, env: Record<string, string>): Promise<Stack> {
+  const stack = await LocalWorkspace.createStack({ stackName: name, workDir: work }, { envVars: env });
+  await stack.setConfig("docker-tls:sshPrivateKey", { value: fs.readFileSync(sandbox.CLIENT_KEY, "utf8"), secret: true });
+  await stack.setConfig("docker-tls:sshKnownHostsPath", { value: sandbox.KNOWN_HOSTS });
+  return stack;
 }
