@@ -24,7 +24,7 @@
  * Writes bench/results/<date>.json and .md (the Markdown table the README shows) and prints the
  * table. The sandbox is brought up to the largest N and taken down at the end. The default run
  * (1, 4 and 8 hosts) takes about 7 minutes on a 2-core machine; `--hosts 1,4,8,32` adds the
- * 32-host fleet (about 15 minutes more).
+ * 32-host fleet (about 20 minutes more).
  */
 import * as fs from "fs";
 import * as os from "os";
