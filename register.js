@@ -7,7 +7,7 @@
 //   after this one, the Pulumi SDK included, between runs;
 // - `.ts` files are transpiled once per content (TypeScript's transpileModule, the same output as
 //   ts-node's transpile-only mode) and kept in a cache keyed by the SHA-256 of the file, the
-//   TypeScript version and the compiler options, so an edited file is transpiled again and a
+//   TypeScript version, tsconfig.json and this file, so an edited file is transpiled again and a
 //   stale one is never run.
 // The type check is `npm run typecheck` (part of `npm run lint` and `npm test`), not every run.
 // Both caches live under node_modules/.cache/docker-tls/, which `npm ci` recreates; deleting it is
@@ -35,9 +35,13 @@ function compilerOptions(ts) {
 
 let transpiler;
 
-/** The key of a file's transpiled form: its content, and what transpiles it (TypeScript's version, tsconfig.json). */
+/** The key of a file's transpiled form: its content, and what transpiles it (TypeScript's version, tsconfig.json, this file). */
 function cacheKey(source) {
-  transpiler ??= `${require("typescript/package.json").version}\0${fs.readFileSync(path.join(__dirname, "tsconfig.json"), "utf8")}`;
+  transpiler ??= [
+    require("typescript/package.json").version,
+    fs.readFileSync(path.join(__dirname, "tsconfig.json"), "utf8"),
+    fs.readFileSync(__filename, "utf8"),
+  ].join("\0");
   return crypto.createHash("sha256").update(`${transpiler}\0${source}`).digest("hex");
 }
 
