@@ -9,7 +9,7 @@
 //   ts-node's transpile-only mode) and kept in a cache keyed by the SHA-256 of the file, the
 //   TypeScript version, tsconfig.json and this file, so an edited file is transpiled again and a
 //   stale one is never run.
-// The type check is `npm run typecheck` (part of `npm run lint` and `npm test`), not every run.
+// The type check is `npm run typecheck` (part of `npm test`), not every run.
 // Both caches live under node_modules/.cache/docker-tls/, which `npm ci` recreates; deleting it is
 // always safe.
 "use strict";
