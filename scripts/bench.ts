@@ -86,39 +86,31 @@ export interface Breakdown {
   steps: Record<string, { count: number; sumS: number; maxS: number }>;
 }
 
+/** The fields of a /proc/<pid>/stat line after "(comm) ", which may itself hold spaces and parentheses: the state is [0]. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
 /** The sum of utime+stime of this process's reaped children, in seconds. */
 function childrenCpuSeconds(): number {
-  const stat = fs.readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After "(comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14 here.
+  const fields = statFields(fs.readFileSync("/proc/self/stat", "utf8"));
+  // proc(5) numbers state 3, cutime 16 and cstime 17: here 0, 13 and 14.
   return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
 }
 
 /** The resident memory, in MB, of `root` and all its descendants now. */
 function treeRssMb(root: number): number {
-  const children = new Map<number, number[]>();
-  const rss = new Map<number, number>();
+  const live: { pid: number; ppid: number; rssMb: number }[] = [];
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const pid = Number(entry);
-      const ppid = Number(fields[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-      rss.set(pid, (Number(fields[21]) * 4096) / 2 ** 20);
+      const fields = statFields(fs.readFileSync(`/proc/${entry}/stat`, "utf8"));
+      live.push({ pid: Number(entry), ppid: Number(fields[1]), rssMb: (Number(fields[21]) * 4096) / 2 ** 20 });
     } catch {
       // gone meanwhile
     }
   }
-  let total = 0;
-  const todo = [root];
-  while (todo.length) {
-    const pid = todo.pop()!;
-    total += rss.get(pid) ?? 0;
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return total;
+  return descendants(live, root).reduce((total, p) => total + p.rssMb, 0);
 }
 
 export interface RunResult {
@@ -137,9 +129,12 @@ export interface RunResult {
  */
 async function runPulumi(work: string, env: Record<string, string>, args: string[], input?: string): Promise<RunResult> {
   const logFile = path.join(work, `events-${Date.now()}.jsonl`);
+  // The engine's commands take --event-log, and only their CPU is split by process.
+  const engine = ["up", "preview", "destroy"].includes(args[0]);
   const cpu0 = childrenCpuSeconds();
   let pid: number | undefined;
-  const accounted = await withAccounting(`${logFile}.acct`, () => spawnPulumi(work, env, args, input, logFile, (p) => (pid = p)));
+  const spawned = () => spawnPulumi(work, env, args, input, engine ? logFile : undefined, (p) => (pid = p));
+  const accounted = engine ? await withAccounting(`${logFile}.acct`, spawned) : { result: await spawned(), records: undefined };
   const { code, output, events, wallS, peak } = accounted.result;
   if (code !== 0) throw new Error(`pulumi ${args.join(" ")} failed (exit ${code}):\n${output.slice(-4000)}`);
   const cpuByProcess = accounted.records && pid !== undefined ? cpuByKind(descendants(accounted.records, pid)) : undefined;
@@ -152,13 +147,12 @@ async function spawnPulumi(
   env: Record<string, string>,
   args: string[],
   input: string | undefined,
-  logFile: string,
+  logFile: string | undefined,
   started: (pid: number | undefined) => void,
 ): Promise<{ code: number; output: string; events: StampedEvent[]; wallS: number; peak: number }> {
   const events: StampedEvent[] = [];
   const t0 = Date.now();
-  // The engine's commands take --event-log.
-  const engine = ["up", "preview", "destroy"].includes(args[0]);
+  const engine = logFile !== undefined;
   const extra = engine ? ["--non-interactive", "--color", "never", "--event-log", logFile] : ["--non-interactive"];
   const child = spawn("pulumi", [...args, ...extra], {
     cwd: work,
@@ -174,10 +168,10 @@ async function spawnPulumi(
   let peak = 0;
   let offset = 0;
   let partial = "";
-  const readEvents = () => {
+  const readEvents = (file: string) => {
     let text: string;
     try {
-      const fd = fs.openSync(logFile, "r");
+      const fd = fs.openSync(file, "r");
       const buf = Buffer.alloc(1 << 20);
       let n: number;
       text = "";
@@ -194,15 +188,20 @@ async function spawnPulumi(
     const at = Date.now() - t0;
     for (const l of lines) if (l.trim()) events.push({ at, event: JSON.parse(l) as StampedEvent["event"] });
   };
-  const poll = setInterval(readEvents, 20);
-  const sample = setInterval(() => {
-    if (child.pid !== undefined) peak = Math.max(peak, treeRssMb(child.pid));
-  }, 200);
+  // Only the engine's commands write events (and are worth sampling): config and stack commands are not.
+  const poll = logFile === undefined ? undefined : setInterval(() => readEvents(logFile), 20);
+  const sample = !engine
+    ? undefined
+    : setInterval(() => {
+        if (child.pid !== undefined) peak = Math.max(peak, treeRssMb(child.pid));
+      }, 200);
   const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
   clearInterval(poll);
   clearInterval(sample);
-  readEvents();
-  fs.rmSync(logFile, { force: true });
+  if (logFile !== undefined) {
+    readEvents(logFile);
+    fs.rmSync(logFile, { force: true });
+  }
   return { code, output, events, wallS: (Date.now() - t0) / 1000, peak };
 }
 

@@ -35,8 +35,8 @@ export function parseAcct(buf: Buffer): AcctRecord[] {
   return out;
 }
 
-/** The process `root` and everything below it, by the parents the records name. */
-export function descendants(records: AcctRecord[], root: number): AcctRecord[] {
+/** The process `root` and everything below it, by the parents the records name (exited processes here, live ones in bench's memory sampling). */
+export function descendants<T extends { pid: number; ppid: number }>(records: T[], root: number): T[] {
   const below = new Set([root]);
   // Records come in exit order, children before their parents: walk until nothing is added.
   for (let added = true; added;) {
