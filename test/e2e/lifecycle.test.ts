@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
-import { TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
+import { TestHost, allStarts, onHost, restarts, sleeperContainer, tlsGet } from "../support/hosts";
 import { programDir, runScript, sandboxStack, tearDown } from "../support/program";
 import { StackOutputs } from "../../scripts/lib/bundle";
 import type { DriftReport } from "../../scripts/drift";
@@ -188,8 +188,7 @@ const certificateWarnings = (stdout: string) => [
   ),
 ];
 
-const TINY_CONTAINER = `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - dtls-tiny:1 >/dev/null
-docker run -d --name keeper --restart unless-stopped --network none dtls-tiny:1 /usr/bin/sleep infinity >/dev/null`;
+const TINY_CONTAINER = sleeperContainer("keeper", "dtls-tiny:1", "--restart unless-stopped");
 const KEEPER_STARTED = "docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' keeper";
 
 test("6. short validities: a validity change waits for each certificate's next issue; a certificate inside the warning window is warned about by the preview and by drift", async () => {

@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import { EngineEvent, Stack, UpResult } from "@pulumi/pulumi/automation";
 import * as sandbox from "../../sandbox";
-import { ORIGINAL_STATE, TestHost, allStarts, onHost, restarts, tlsGet } from "../support/hosts";
+import { ORIGINAL_STATE, TestHost, allStarts, onHost, restarts, sleeperContainer, tlsGet } from "../support/hosts";
 import { programDir, sandboxStack } from "../support/program";
 import { StackOutputs, writeBundle } from "../../scripts/lib/bundle";
 import { foreignClient } from "../support/openssl";
@@ -306,11 +306,7 @@ let survivorPid: string;
 
 test("5. adding a client: it works on every host; each daemon restarts once; containers survive", async () => {
   // A container from a tiny image made on the host (no registry is reachable).
-  await onHost(
-    hosts[0],
-    `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - dtls-tiny:1 >/dev/null
-docker run -d --name survivor --network none dtls-tiny:1 /usr/bin/sleep infinity >/dev/null`,
-  );
+  await onHost(hosts[0], sleeperContainer("survivor"));
   survivorPid = (await onHost(hosts[0], "docker inspect -f '{{.State.Running}} {{.State.Pid}}' survivor")).trim();
   expect(survivorPid).toMatch(/^true [1-9]\d*$/);
 

@@ -11,6 +11,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as sandbox from "../../sandbox";
+import { sleeperContainer } from "../support/hosts";
 
 const canRun = process.platform === "linux" && process.getuid?.() === 0;
 const describeIfRoot = canRun ? describe : describe.skip;
@@ -138,8 +139,7 @@ async function checkHosts(hosts: sandbox.HostStatus[], kinds: sandbox.HostKind[]
 
 /** A container from a tiny image made on the host: `down` must take it away too. */
 async function startContainer(host: sandbox.HostStatus): Promise<void> {
-  const script = `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - sbx-tiny:1 >/dev/null
-docker run -d --name sbx-sleeper --network none sbx-tiny:1 /usr/bin/sleep infinity >/dev/null
+  const script = `${sleeperContainer("sbx-sleeper", "sbx-tiny:1")}
 docker inspect -f '{{.State.Running}}' sbx-sleeper`;
   expect((await sandbox.runScriptOnHost(host, script)).stdout.trim()).toBe("true");
 }

@@ -51,3 +51,12 @@ export function tlsGet(
     req.on("error", (e) => resolve({ error: `${(e as NodeJS.ErrnoException).code ?? ""} ${e.message}` }));
   });
 }
+
+/**
+ * A container that just sleeps, from a tiny image made on the host out of its own `sleep` and libc
+ * (no registry is reachable from the sandbox): the image `image`, the container `name`, with
+ * `runArgs` (a restart policy) for `docker run`.
+ */
+export const sleeperContainer = (name: string, image = "dtls-tiny:1", runArgs = "") =>
+  `tar -chf - -C / usr/bin/sleep lib64/ld-linux-x86-64.so.2 usr/lib/x86_64-linux-gnu/libc.so.6 | docker import - ${image} >/dev/null
+docker run -d --name ${name}${runArgs ? ` ${runArgs}` : ""} --network none ${image} /usr/bin/sleep infinity >/dev/null`;
