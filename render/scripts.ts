@@ -155,10 +155,27 @@ export function renderManifest(files: HostFile[]): string {
 }
 
 /**
- * The shell files, read once when the module loads: next to this module (through __dirname, so a
- * work dir that symlinks render/ finds them too), and in the command text as they are on disk.
+ * A shell file as it goes into command text: without its comment-only and blank lines, which are
+ * for the reader of render/sh/ and were about half of its bytes. Every command is kept twice in the
+ * state (inputs and outputs), and the engine rewrites the whole state at each checkpoint, so these
+ * bytes cost CPU on every step of every run (README, Speed and cost). Only whole lines go: a
+ * comment after code stays, and so does every line of code with its indentation. A line that
+ * starts with `#` inside a multi-line quoted string would be lost, so the shell keeps none:
+ * test/unit/compactShell.test.ts checks with shfmt that each file's syntax tree is unchanged.
  */
-const readSh = (name: string) => fs.readFileSync(path.join(__dirname, "sh", `${name}.sh`), "utf8");
+export function compactShell(text: string): string {
+  return text
+    .split("\n")
+    .filter((line) => !/^\s*(#.*)?$/.test(line))
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+/**
+ * The shell files, read once when the module loads: next to this module (through __dirname, so a
+ * work dir that symlinks render/ finds them too), compacted (compactShell).
+ */
+const readSh = (name: string) => compactShell(fs.readFileSync(path.join(__dirname, "sh", `${name}.sh`), "utf8"));
 const LIBRARY = readSh("lib");
 const STEPS = {
   probe: readSh("probe"),

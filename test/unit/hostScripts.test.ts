@@ -8,6 +8,7 @@ import * as path from "path";
 import { INIT_KINDS, InitKind } from "../../config";
 import { renderSystemdDropIn } from "../../render/daemon";
 import {
+  compactShell,
   parseProbe,
   renderApplyScript,
   renderLibrary,
@@ -63,7 +64,7 @@ function fakeBin(tools: Record<string, string>): { env: NodeJS.ProcessEnv; log: 
 describe("snapshots of the rendered scripts", () => {
   // Every script holds lib.sh once, between its prelude and its step: snapshot the library once,
   // and each script with the library left out, so that a change to lib.sh is one hunk in review.
-  const library = fs.readFileSync(path.join(__dirname, "..", "..", "render", "sh", "lib.sh"), "utf8");
+  const library = compactShell(fs.readFileSync(path.join(__dirname, "..", "..", "render", "sh", "lib.sh"), "utf8"));
   test("lib.sh", () => {
     expect(library).toMatchSnapshot();
   });
