@@ -146,8 +146,14 @@ export interface HostAuditInputs extends AuditSettings {
   [path: `/${string}`]: AuditFile;
 }
 
-/** The state resource's outputs: its inputs and the last observation. */
-export type HostAuditOutputs = HostAuditInputs & { observed: Observed };
+/**
+ * The state resource's outputs: its inputs and the last observation, with `heal` as its SHA-256
+ * (`healSha256`): only create and update heal, and they get `heal` from the program's inputs,
+ * while the outputs are what read, diff and delete get. The commands and the payload (about 45 KB
+ * a host) are then kept once in the state instead of twice. Outputs written before this have
+ * `heal` itself, and no `healSha256`.
+ */
+export type HostAuditOutputs = Omit<HostAuditInputs, "heal"> & { healSha256?: string; heal?: HostAuditInputs["heal"]; observed: Observed };
 
 // The constants below are exported in an `export { }` list, not as `export const`: TypeScript
 // compiles a module's own uses of an `export const` to `exports.NAME`, and the serialized provider
@@ -176,8 +182,8 @@ const SETTINGS: readonly (keyof AuditSettings)[] = [
   "dockerGroup",
 ];
 
-/** The inputs that are not the wanted state. */
-const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "heal", "timeoutSeconds", "securityPlan"];
+/** The inputs that are not the wanted state, but `heal` (compared by its SHA-256: see HostAuditOutputs). */
+const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "timeoutSeconds", "securityPlan"];
 
 export { ABSENT, OTHER_INPUTS, SETTINGS, UNKNOWN };
 
@@ -330,7 +336,15 @@ export function observedAsInputs(outputs: object, observed: Observed): Props {
   const props = outputs as Props;
   const inputs: Props = {};
   for (const k of Object.keys(props)) {
-    if (k !== "observed" && k !== "__provider" && !k.startsWith("/") && !(SETTINGS as readonly string[]).includes(k)) inputs[k] = props[k];
+    if (
+      k !== "observed" &&
+      k !== "__provider" &&
+      k !== "healSha256" &&
+      !k.startsWith("/") &&
+      !(SETTINGS as readonly string[]).includes(k)
+    ) {
+      inputs[k] = props[k];
+    }
   }
   return { ...inputs, ...flatten(comparable(desiredOf(props), observed)) };
 }
