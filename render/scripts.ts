@@ -14,9 +14,10 @@
  * Secrets travel only on stdin (the upload step), never in a command line: the scripts below are
  * the command lines, and they hold no key.
  *
- * The shell itself lives in render/sh/: lib.sh (set -eu, say/fail, and the daemon control that
- * apply and restore share) and one script per step. This module only renders a prelude of quoted
- * variables and joins prelude + lib.sh + the step's script into the command text, so no shell is
+ * The shell itself lives in render/sh/: lib.sh (set -eu, say/fail, the owner record), daemon.sh
+ * (the daemon control that apply and restore share) and one script per step. This module only
+ * renders a prelude of quoted variables and joins prelude + lib.sh (+ daemon.sh) + the step's
+ * script into the command text (compactShell), so no shell is
  * written inside TypeScript strings and shellcheck reads the real files (`npm run lint`). What
  * differs between init kinds is a `case "$INIT"` in the shell.
  */
@@ -177,6 +178,8 @@ export function compactShell(text: string): string {
  */
 const readSh = (name: string) => compactShell(fs.readFileSync(path.join(__dirname, "sh", `${name}.sh`), "utf8"));
 const LIBRARY = readSh("lib");
+/** The daemon control (render/sh/daemon.sh): only the steps that touch dockerd carry it. */
+const DAEMON = readSh("daemon");
 const STEPS = {
   probe: readSh("probe"),
   upload: readSh("upload"),
@@ -250,14 +253,18 @@ function targetVars(t: ScriptTarget): Prelude {
   };
 }
 
-const compose = (step: keyof typeof STEPS, vars: Prelude) => renderPrelude(vars) + LIBRARY + STEPS[step];
+/** The steps that restart dockerd, install or restore files: they get daemon.sh after lib.sh. */
+const DAEMON_STEPS: readonly (keyof typeof STEPS)[] = ["apply", "restore"];
+
+const compose = (step: keyof typeof STEPS, vars: Prelude) =>
+  renderPrelude(vars) + LIBRARY + (DAEMON_STEPS.includes(step) ? DAEMON : "") + STEPS[step];
 
 /**
- * The prelude and lib.sh without a step: for tests that call the library's functions one by one
+ * The prelude, lib.sh and daemon.sh without a step: for tests that call the library's functions one by one
  * (append a line such as `restart_daemon`).
  */
 export function renderLibrary(t: ScriptTarget): string {
-  return renderPrelude(targetVars(t)) + LIBRARY;
+  return renderPrelude(targetVars(t)) + LIBRARY + DAEMON;
 }
 
 /**

@@ -62,16 +62,22 @@ function fakeBin(tools: Record<string, string>): { env: NodeJS.ProcessEnv; log: 
 }
 
 describe("snapshots of the rendered scripts", () => {
-  // Every script holds lib.sh once, between its prelude and its step: snapshot the library once,
-  // and each script with the library left out, so that a change to lib.sh is one hunk in review.
-  const library = compactShell(fs.readFileSync(path.join(__dirname, "..", "..", "render", "sh", "lib.sh"), "utf8"));
-  test("lib.sh", () => {
+  // Every script holds lib.sh once, between its prelude and its step, and apply and restore hold
+  // daemon.sh after it: snapshot each library once, and each script with the libraries left out,
+  // so that a change to lib.sh or daemon.sh is one hunk in review.
+  const read = (file: string) => compactShell(fs.readFileSync(path.join(__dirname, "..", "..", "render", "sh", file), "utf8"));
+  const library = read("lib.sh");
+  const daemon = read("daemon.sh");
+  test("lib.sh and daemon.sh", () => {
     expect(library).toMatchSnapshot();
+    expect(daemon).toMatchSnapshot();
   });
   test.each(INIT_KINDS.flatMap((init) => steps.map((step) => [step, init] as const)))("%s/%s", (step, init) => {
     const script = render[step](target(init));
     expect(script.split(library)).toHaveLength(2);
-    expect(script.replace(library, "# <render/sh/lib.sh>\n")).toMatchSnapshot();
+    // Only the steps that touch dockerd carry the daemon control.
+    expect(script.split(daemon)).toHaveLength(step === "apply" || step === "restore" ? 2 : 1);
+    expect(script.replace(library, "# <render/sh/lib.sh>\n").replace(daemon, "# <render/sh/daemon.sh>\n")).toMatchSnapshot();
   });
 });
 
