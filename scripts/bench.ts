@@ -24,7 +24,8 @@
  * Writes bench/results/<date>.json and .md (the Markdown table the README shows) and prints the
  * table. The sandbox is brought up to the largest N and taken down at the end. The default run
  * (1, 4 and 8 hosts) takes about 7 minutes on a 2-core machine; `--hosts 1,4,8,32` adds the
- * 32-host fleet (about 20 minutes more).
+ * 32-host fleet (about 20 minutes more). `PULUMI_SKIP_CHECKPOINTS=true npm run bench` measures the
+ * same without the engine's checkpoints, and says so in the results.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -425,6 +426,12 @@ export function markdown(
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Engine settings taken from the environment, like every other variable, and named in the results
+ * when set: PULUMI_SKIP_CHECKPOINTS=true shows what the engine's checkpoints cost (README).
+ */
+const ENGINE_SETTINGS = ["PULUMI_SKIP_CHECKPOINTS"];
+
 async function main(): Promise<void> {
   const flags = parseArgs(process.argv.slice(2), { options: ["hosts", "out", "breakdown"] });
   const sizes = (flags.hosts ?? "1,4,8").split(",").map(Number);
@@ -433,7 +440,11 @@ async function main(): Promise<void> {
     throw new Error(`--hosts: ${flags.hosts} is not a list of sizes from 1 to 32`);
   const outDir = path.resolve(flags.out ?? path.join(ROOT, "bench", "results"));
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-bench-"));
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Linux ${os.release()}`;
+  // The engine settings that change what is measured (the README compares runs with and without).
+  const engine = ENGINE_SETTINGS.filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  const machine =
+    `${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Linux ${os.release()}` +
+    (engine.length > 0 ? `, with ${engine.join(" ")}` : "");
   const results: { hosts: number; resources: number; stateBytes: number; measures: Measure[]; breakdowns: Breakdown[] }[] = [];
   const started = Date.now();
   try {
