@@ -276,7 +276,7 @@ export function pkiOfConfigValue(value: string | undefined): PkiConfig {
 
 /** Runs the preview and builds the report. Throws only for a stack that cannot be selected. */
 export async function checkDrift(opts: PreviewOptions): Promise<DriftReport> {
-  const { audits, otherChanges, error, events, pkiValue } = await refreshedAudits(opts);
+  const { audits, otherChanges, error, events, pkiValue } = await refreshedAudits({ ...opts, readPki: true });
   const ctx: ReportContext = { now: new Date(), pki: pkiOfConfigValue(pkiValue), certificates: certificatesFromEvents(events) };
   const hosts = await Promise.all(
     audits.map(async (a) => {

@@ -78,7 +78,7 @@ export interface RefreshedAudits {
   error?: string;
   /** All the preview's engine events (drift finds the stack's certificates in them). */
   events: EngineEvent[];
-  /** The stack's `docker-tls:pki` config value (JSON text), undefined when unset. */
+  /** The stack's `docker-tls:pki` config value (JSON text) with readPki; undefined when unset. */
   pkiValue?: string;
 }
 
@@ -88,6 +88,8 @@ export interface PreviewOptions {
   dir: string;
   envVars?: Record<string, string>;
   onOutput?: (s: string) => void;
+  /** Also read the stack's `docker-tls:pki` (drift dates certificates with it; one more `pulumi config get`). */
+  readPki?: boolean;
 }
 
 /**
@@ -98,10 +100,12 @@ export async function refreshedAudits(opts: PreviewOptions): Promise<RefreshedAu
   const stack = await LocalWorkspace.selectStack({ stackName: opts.stack, workDir: opts.dir }, { envVars: opts.envVars });
   // One key, not getAllConfig: that would decrypt every secret (the SSH key) into this process.
   // A key that is not set is an error of `pulumi config get`: undefined then.
-  const pkiValue = await stack.getConfig("docker-tls:pki").then(
-    (v) => v.value,
-    () => undefined,
-  );
+  const pkiValue = opts.readPki
+    ? await stack.getConfig("docker-tls:pki").then(
+        (v) => v.value,
+        () => undefined,
+      )
+    : undefined;
   const events: EngineEvent[] = [];
   let error: string | undefined;
   try {
