@@ -147,13 +147,12 @@ export interface HostAuditInputs extends AuditSettings {
 }
 
 /**
- * The state resource's outputs: its inputs and the last observation, with `heal` as its SHA-256
- * (`healSha256`): only create and update heal, and they get `heal` from the program's inputs,
- * while the outputs are what read, diff and delete get. The commands and the payload (about 45 KB
- * a host) are then kept once in the state instead of twice. Outputs written before this have
- * `heal` itself, and no `healSha256`.
+ * The state resource's outputs: its inputs and the last observation. `heal` (about 30 KB a host)
+ * stays in them although only create and update use it: read gets the outputs alone (the Node.js
+ * dynamic provider passes it no inputs), and the inputs read returns replace the stored ones, so
+ * outputs without `heal` make every refresh show `[diff: -heal]` (the drift e2e suite saw it).
  */
-export type HostAuditOutputs = Omit<HostAuditInputs, "heal"> & { healSha256?: string; heal?: HostAuditInputs["heal"]; observed: Observed };
+export type HostAuditOutputs = HostAuditInputs & { observed: Observed };
 
 // The constants below are exported in an `export { }` list, not as `export const`: TypeScript
 // compiles a module's own uses of an `export const` to `exports.NAME`, and the serialized provider
@@ -182,8 +181,8 @@ const SETTINGS: readonly (keyof AuditSettings)[] = [
   "dockerGroup",
 ];
 
-/** The inputs that are not the wanted state, but `heal` (compared by its SHA-256: see HostAuditOutputs). */
-const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "timeoutSeconds", "securityPlan"];
+/** The inputs that are not the wanted state. */
+const OTHER_INPUTS: readonly (keyof HostAuditInputs)[] = ["host", "init", "connection", "heal", "timeoutSeconds", "securityPlan"];
 
 export { ABSENT, OTHER_INPUTS, SETTINGS, UNKNOWN };
 
@@ -336,15 +335,7 @@ export function observedAsInputs(outputs: object, observed: Observed): Props {
   const props = outputs as Props;
   const inputs: Props = {};
   for (const k of Object.keys(props)) {
-    if (
-      k !== "observed" &&
-      k !== "__provider" &&
-      k !== "healSha256" &&
-      !k.startsWith("/") &&
-      !(SETTINGS as readonly string[]).includes(k)
-    ) {
-      inputs[k] = props[k];
-    }
+    if (k !== "observed" && k !== "__provider" && !k.startsWith("/") && !(SETTINGS as readonly string[]).includes(k)) inputs[k] = props[k];
   }
   return { ...inputs, ...flatten(comparable(desiredOf(props), observed)) };
 }

@@ -65,25 +65,8 @@ export async function auditAndHeal(inputs: HostAuditInputs): Promise<Observed> {
   throw new Error(`host ${inputs.host}: still differs after the apply script ran: ${left.map((d) => d.text).join("; ")}`);
 }
 
-/** The SHA-256 of a heal (HostAuditOutputs keeps it in place of the heal). */
-export function healSha256(heal: HostAuditInputs["heal"] | undefined): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- required where it runs (see the module's comment)
-  const crypto = require("crypto") as typeof cryptoModule;
-  return crypto
-    .createHash("sha256")
-    .update(JSON.stringify(heal ?? null))
-    .digest("hex");
-}
-
-/** What create and update store: the inputs and the observation, the heal as its SHA-256. */
-export function outputsOf(inputs: HostAuditInputs, observed: Observed): HostAuditOutputs {
-  const { heal, ...rest } = inputs;
-  return { ...rest, healSha256: healSha256(heal), observed };
-}
-
 /**
- * The provider. Its inputs are HostAuditInputs; its outputs HostAuditOutputs (the inputs with
- * `observed`, and the heal's SHA-256 in place of the heal).
+ * The provider. Its inputs are HostAuditInputs; its outputs the same, with `observed`.
  */
 export const provider: pulumi.dynamic.ResourceProvider<HostAuditInputs, HostAuditOutputs> = {
   /**
@@ -99,8 +82,6 @@ export const provider: pulumi.dynamic.ResourceProvider<HostAuditInputs, HostAudi
     const o = olds as unknown as Record<string, unknown>;
     const n = news as unknown as Record<string, unknown>;
     const files = [...Object.keys(o), ...Object.keys(n)].filter((k) => k.startsWith("/"));
-    // A new apply command or payload: inspect again after the apply step (an update).
-    if ((olds.healSha256 ?? healSha256(olds.heal)) !== healSha256(news.heal)) return { changes: true };
     return { changes: [...OTHER_INPUTS, ...SETTINGS, ...files].some((k) => !sameJson(o[k], n[k])) };
   },
   create: async (inputs) => {
@@ -108,14 +89,14 @@ export const provider: pulumi.dynamic.ResourceProvider<HostAuditInputs, HostAudi
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- required where it runs (see the module's comment)
     const crypto = require("crypto") as typeof cryptoModule;
     const id = `${inputs.host}-${crypto.randomBytes(4).toString("hex")}`;
-    return { id, outs: outputsOf(inputs, observed) };
+    return { id, outs: { ...inputs, observed } };
   },
   read: async (id, props) => {
     const p = props as HostAuditOutputs;
     const observed = await inspectHost(p);
     return { id, props: { ...p, observed }, inputs: observedAsInputs(p, observed) as unknown as HostAuditOutputs };
   },
-  update: async (_id, _olds, news) => ({ outs: outputsOf(news, await auditAndHeal(news)) }),
+  update: async (_id, _olds, news) => ({ outs: { ...news, observed: await auditAndHeal(news) } }),
   // The host's files belong to DockerHost (its apply step restores them on destroy): nothing to do.
   delete: async () => {},
 };

@@ -27,7 +27,7 @@ import {
   probeTls,
   probeTlsVersion,
 } from "../../components/audit/inspect";
-import { provider as auditProvider, outputsOf } from "../../components/audit/provider";
+import { provider as auditProvider } from "../../components/audit/provider";
 import { clockWarning } from "../../components/hostAudit";
 import {
   AUDIT_TYPE,
@@ -525,26 +525,6 @@ describe("the provider's diff", () => {
     expect(await provider.diff!("id", props(), { ...n, connection: { ...(n.connection as object), port: 2222 } })).toEqual({
       changes: true,
     });
-  });
-
-  test("the outputs keep the heal's SHA-256, not the heal; a new heal is an update, the same one no change", async () => {
-    const { observed, ...inputs } = props();
-    const outs = outputsOf(inputs as unknown as Parameters<typeof outputsOf>[0], observed as Observed) as unknown as Record<
-      string,
-      unknown
-    >;
-    expect(outs).not.toHaveProperty("heal");
-    expect(outs.healSha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(outs.observed).toBe(observed);
-    expect(await provider.diff!("id", outs, news(props()))).toEqual({ changes: false });
-    const newApply = news(props({ heal: { command: "sh -c 'apply v2'", manifest: "m" } }));
-    expect(await provider.diff!("id", outs, newApply)).toEqual({ changes: true });
-    // Outputs written before the digest hold the heal itself: compared the same way.
-    expect(await provider.diff!("id", props(), newApply)).toEqual({ changes: true });
-    // A refresh's inputs: neither the digest nor the observation.
-    const r = observedAsInputs(outs, observed as Observed);
-    expect(r).not.toHaveProperty("healSha256");
-    expect(r).not.toHaveProperty("observed");
   });
 
   test("read of a host that does not answer: observed.reachable false with the reason, not an exception", async () => {
