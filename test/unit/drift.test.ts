@@ -556,6 +556,9 @@ describe("the provider's diff", () => {
     // The inputs a refresh leaves: the wanted state but `reachable: false`, so the diff names it.
     expect(r.inputs).toMatchObject({ reachable: false, running: true, host: "web1" });
     expect(r.inputs).not.toHaveProperty("observed");
+    // They replace the stored inputs: what the program set but the wanted state stays, the heal
+    // included (read has only the outputs to take it from; without it every refresh shows a diff).
+    expect(r.inputs).toMatchObject({ heal: p.heal, connection: p.connection, timeoutSeconds: p.timeoutSeconds });
   });
 });
 
