@@ -169,7 +169,7 @@ test("5. the SSH connection cut during an apply: the host finishes it with TLS; 
     hosts[0],
     `i=0; pid=""
 while [ $i -lt 1200 ] && [ -z "$pid" ]; do
-  [ -e /etc/docker/docker-tls/restart-pending ] && pid=$(pgrep -f "# Step apply: installs" | head -n 1)
+  [ -e /etc/docker/docker-tls/restart-pending ] && pid=$(pgrep -f "the list of files on stdin is incomplete" | head -n 1)
   sleep 0.05; i=$((i + 1))
 done
 [ -n "$pid" ] || { echo "no apply seen"; exit 0; }
