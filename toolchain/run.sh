@@ -18,9 +18,5 @@ bash "$here/build.sh"
 source "${DOCKER_TLS_PULUMI_HOME:-$root/.pulumi-home}/toolchain.env"
 export PATH="$DOCKER_TLS_BIN_DIR:$root/node_modules/.bin:$PATH"
 export PULUMI_HOME PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
-# Node's compile cache for every node process the engine starts, not only the program (register.js
-# turns it on there): the dynamic provider's process loads the Pulumi SDK on every run, 0.4 s less
-# CPU with the cache (README, Speed and cost). The same folder as register.js's.
-export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-${DOCKER_TLS_CACHE_DIR:-$root/node_modules/.cache/docker-tls}/v8}"
 unset DOCKER_HOST DOCKER_CONTEXT DOCKER_CERT_PATH DOCKER_TLS_VERIFY
 exec "$@"
