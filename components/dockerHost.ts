@@ -107,7 +107,7 @@ export class DockerHost extends pulumi.ComponentResource {
       logging: "none",
       // A successful apply leaves no staged file behind: whenever the apply step runs again (its
       // command changed, e.g. with this program), stage the files again first. Its SHA-256, not
-      // the command's 10 KB: the state keeps triggers twice, and rewrites them at every checkpoint.
+      // the command's 12 KB: the state keeps triggers twice, and rewrites them at every checkpoint.
       triggers: [scripts.sha256(this.applyCommand)],
     });
 

@@ -17,9 +17,9 @@
  * The shell itself lives in render/sh/: lib.sh (set -eu, say/fail, the owner record), daemon.sh
  * (the daemon control that apply and restore share) and one script per step. This module only
  * renders a prelude of quoted variables and joins prelude + lib.sh (+ daemon.sh) + the step's
- * script into the command text (compactShell), so no shell is
- * written inside TypeScript strings and shellcheck reads the real files (`npm run lint`). What
- * differs between init kinds is a `case "$INIT"` in the shell.
+ * script, without comment lines (compactShell), into the command text, so no shell is written
+ * inside TypeScript strings and shellcheck reads the real files (`npm run lint`). What differs
+ * between init kinds is a `case "$INIT"` in the shell.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
@@ -260,8 +260,8 @@ const compose = (step: keyof typeof STEPS, vars: Prelude) =>
   renderPrelude(vars) + LIBRARY + (DAEMON_STEPS.includes(step) ? DAEMON : "") + STEPS[step];
 
 /**
- * The prelude, lib.sh and daemon.sh without a step: for tests that call the library's functions one by one
- * (append a line such as `restart_daemon`).
+ * The prelude, lib.sh and daemon.sh without a step: for tests that call the library's functions
+ * one by one (append a line such as `restart_daemon`).
  */
 export function renderLibrary(t: ScriptTarget): string {
   return renderPrelude(targetVars(t)) + LIBRARY + DAEMON;
