@@ -79,7 +79,7 @@ export interface ScriptTarget {
   dropInPath?: string;
   /**
    * With `security.enforceDockerGroup`: the members the `docker` group may keep (sorted). The apply
-   * step removes the others (render/sh/lib.sh enforce_docker_group); undefined: the group is left alone.
+   * step removes the others (render/sh/daemon.sh enforce_docker_group); undefined: the group is left alone.
    */
   dockerGroup?: string[];
   /**

@@ -5,7 +5,7 @@
 # applies on SIGHUP (the restart digest, the file without them, is the one installed before), it
 # reloads dockerd instead, keeping the same process and its containers, and restarts only if the
 # reload does not hold. With security.enforceDockerGroup it first removes the docker group's members
-# that are not allowed (lib.sh enforce_docker_group), on every run. It saves the host's original files for destroy the first time
+# that are not allowed (daemon.sh enforce_docker_group), on every run. It saves the host's original files for destroy the first time
 # it sees each path. If dockerd does not come back, the previous files are put back, dockerd is
 # restarted on them, and the script fails with the host's name and the end of the daemon's log:
 # the daemon is never left down.

@@ -4,7 +4,7 @@
 # adopted the host), and only when the managed files are still the ones it installed: a file
 # changed since by hand or by other tools is not overwritten; then nothing is restored, the
 # originals stay in $STATE/backup, and the message lists what differs. Members removed from the
-# docker group by the enforcement are put back in either case (lib.sh restore_docker_group).
+# docker group by the enforcement are put back in either case (daemon.sh restore_docker_group).
 [ -d "$STATE/backup" ] || { say "nothing to restore"; exit 0; }
 if ! owned_by_me; then
   say "the host is managed by $(owner_of) now; leaving it as it is"

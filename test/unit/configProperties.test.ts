@@ -471,7 +471,7 @@ test("(c) every rendered script and its command line is valid sh, and the restar
       const config = parseConfig(stack.raw, readFileOf(stack.files));
       expect(shSyntax(renderEverything(config, found))).toBe("");
       for (const h of config.hosts) {
-        // Only the prelude's assignments and lib.sh's definitions run here; the command is printed, not run.
+        // Only the prelude's assignments and the definitions of lib.sh and daemon.sh run here; the command is printed, not run.
         const r = spawnSync("/bin/sh", ["-c", remote.renderLibrary(planHost(h, PLAN_CONTEXT).target) + 'printf %s "$RESTART_COMMAND"'], {
           encoding: "utf8",
         });
