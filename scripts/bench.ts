@@ -190,16 +190,16 @@ async function spawnPulumi(
     for (const l of lines) if (l.trim()) events.push({ at, event: JSON.parse(l) as StampedEvent["event"] });
   };
   // Only the engine's commands write events (and are worth sampling): config and stack commands are not.
-  const poll = logFile === undefined ? undefined : setInterval(() => readEvents(logFile), 20);
-  const sample = !engine
-    ? undefined
-    : setInterval(() => {
+  const poll = engine ? setInterval(() => readEvents(logFile), 20) : undefined;
+  const sample = engine
+    ? setInterval(() => {
         if (child.pid !== undefined) peak = Math.max(peak, treeRssMb(child.pid));
-      }, 200);
+      }, 200)
+    : undefined;
   const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
   clearInterval(poll);
   clearInterval(sample);
-  if (logFile !== undefined) {
+  if (engine) {
     readEvents(logFile);
     fs.rmSync(logFile, { force: true });
   }

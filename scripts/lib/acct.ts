@@ -70,9 +70,12 @@ export function cpuByKind(records: AcctRecord[]): Record<string, number> {
     }
     return "other";
   };
-  const out: Record<string, number> = {};
-  for (const r of records) out[kind(r)] = Math.round(((out[kind(r)] ?? 0) + r.cpuS) * 100) / 100;
-  return out;
+  const sums: Record<string, number> = {};
+  for (const r of records) {
+    const k = kind(r);
+    sums[k] = (sums[k] ?? 0) + r.cpuS;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, Math.round(v * 100) / 100]));
 }
 
 /** Process accounting into `file` while `run` runs, when this machine can (root, accton); undefined otherwise. */
